@@ -1,0 +1,74 @@
+//! The command line (clap derive). Options that exist for every command (`-c`, `--set`,
+//! `-q`, `-v`) are global so they can stand before or after the subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "svodka",
+    version,
+    about = "News archives in, one JSONL record per article out: Russian and English summaries."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Configuration file [default: ./pipeline.toml if present, else built-in defaults]
+    #[arg(short, long, global = true, env = "SVODKA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override one configuration key, e.g. `--set chunk.max_tokens=300` (repeatable)
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// No progress bar and no summary line
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Process articles into JSONL records
+    Run(RunArgs),
+    /// Show parsed articles and their chunks as JSONL, without running models
+    Inspect(InspectArgs),
+    /// Print the effective configuration
+    Config,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Files, directories, archives (.tar, .tar.gz, .tgz, .zip, .gz) or `-` for stdin
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Output file, `-` for stdout [default: output.path, which defaults to `-`]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<String>,
+    /// Worker threads for reading and parsing [default: run.threads; 0 = one per core]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Process only the first N articles
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Continue an interrupted run into the same output file
+    #[arg(long)]
+    pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Files, directories, archives or `-` for stdin
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+    /// Show only the first N articles
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}

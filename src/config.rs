@@ -1,0 +1,453 @@
+//! The run configuration: `pipeline.toml`, `--set` overrides, validation.
+//!
+//! Every key has a default, so an empty file is a valid configuration and the shipped
+//! `pipeline.toml` only spells the defaults out (a test keeps the two equal). Unknown keys are
+//! rejected (`deny_unknown_fields`) and every error names the key it is about, because a
+//! misspelt key silently ignored is the worst kind of configuration bug. Validation returns an
+//! error, it never panics.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Problems with the configuration; each names the file or key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config file `{}` is not valid TOML", path.display())]
+    Syntax {
+        path: PathBuf,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("`--set {arg}`: expected `section.key=value`")]
+    SetSyntax { arg: String },
+    #[error("`--set {arg}`: `{key}` is not a key of the configuration")]
+    SetUnknown { arg: String, key: String },
+    #[error("{origin}: key `{key}`: {message}")]
+    Value {
+        origin: String,
+        key: String,
+        message: String,
+    },
+    #[error("key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+/// What to do with an article whose language is not in `language.served`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnsupportedLanguage {
+    /// Write a record with `status = "skipped"` and the reason; no summaries.
+    Skip,
+    /// Process it like any other article; summaries that need a model for its language are
+    /// listed in `missing`.
+    Process,
+}
+
+/// The whole configuration. Each section is documented in `pipeline.toml` too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    pub input: InputConfig,
+    pub language: LanguageConfig,
+    pub chunk: ChunkConfig,
+    pub batch: BatchConfig,
+    pub summarize: SummarizeConfig,
+    pub translate: TranslateConfig,
+    pub run: RunConfig,
+    pub output: OutputConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InputConfig {
+    /// Largest article file or archive member read, in bytes; larger ones become error
+    /// records. Default: 67108864 (64 MiB).
+    pub max_bytes: u64,
+    /// Read files and directories whose name starts with a dot. Default: false.
+    pub hidden: bool,
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        InputConfig {
+            max_bytes: 64 * 1024 * 1024,
+            hidden: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LanguageConfig {
+    /// Languages svodka serves (ISO 639-1). Default: ["en", "ru"].
+    pub served: Vec<String>,
+    /// What to do with other languages: "skip" or "process". Default: "skip".
+    pub unsupported: UnsupportedLanguage,
+}
+
+impl Default for LanguageConfig {
+    fn default() -> Self {
+        LanguageConfig {
+            served: vec!["en".into(), "ru".into()],
+            unsupported: UnsupportedLanguage::Skip,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChunkConfig {
+    /// Token budget of one chunk. Default: 400.
+    pub max_tokens: usize,
+}
+
+impl Default for ChunkConfig {
+    fn default() -> Self {
+        ChunkConfig { max_tokens: 400 }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BatchConfig {
+    /// Token budget of one model batch, padding included (rows × longest row).
+    /// Default: 8192.
+    pub max_tokens: usize,
+    /// Most items in one batch. Default: 64.
+    pub max_items: usize,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_tokens: 8192,
+            max_items: 64,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SummarizeConfig {
+    /// Languages every record gets a summary in (ISO 639-1). Default: ["en", "ru"].
+    pub languages: Vec<String>,
+    /// The summariser: "lead-3" (the first sentences of the article). Default: "lead-3".
+    pub model: String,
+    /// How many leading sentences "lead-3" takes. Default: 3.
+    pub lead_sentences: usize,
+}
+
+impl Default for SummarizeConfig {
+    fn default() -> Self {
+        SummarizeConfig {
+            languages: vec!["en".into(), "ru".into()],
+            model: "lead-3".into(),
+            lead_sentences: 3,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TranslateConfig {
+    /// Translator per language pair, e.g. `ru-en = "opus-mt-ru-en"`. Default: none.
+    pub models: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Worker threads for reading, parsing and chunking; 0 = one per core. Default: 0.
+    pub threads: usize,
+    /// Most articles in flight between the reader and the writer (bounds memory and the
+    /// reorder buffer). Default: 256.
+    pub window: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            threads: 0,
+            window: 256,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Where records go; "-" is standard output. Default: "-".
+    pub path: String,
+    /// fsync the output after every record (slower, survives power loss, not only crashes).
+    /// Default: false.
+    pub fsync: bool,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            path: "-".into(),
+            fsync: false,
+        }
+    }
+}
+
+/// The languages of `summarize.languages` and `language.served` must look like ISO 639-1.
+fn check_lang_list(key: &str, langs: &[String]) -> Result<(), ConfigError> {
+    for l in langs {
+        let ok = (2..=3).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase());
+        if !ok {
+            return Err(ConfigError::Invalid {
+                key: key.into(),
+                message: format!("`{l}` is not a language code such as \"en\" or \"ru\""),
+            });
+        }
+    }
+    Ok(())
+}
+
+impl PipelineConfig {
+    /// Load the configuration: `path` if given, else `./pipeline.toml` if it exists, else
+    /// the built-in defaults; then apply `--set` overrides in order and validate.
+    pub fn load(path: Option<&Path>, sets: &[String]) -> Result<PipelineConfig, ConfigError> {
+        let default_path = Path::new("pipeline.toml");
+        let (origin, text) = match path {
+            Some(p) => (p.to_path_buf(), Some(read(p)?)),
+            None if default_path.is_file() => (default_path.to_path_buf(), Some(read(default_path)?)),
+            None => (PathBuf::from("<defaults>"), None),
+        };
+        let mut value = match text {
+            Some(t) => toml::from_str::<toml::Table>(&t).map_err(|source| ConfigError::Syntax {
+                path: origin.clone(),
+                source,
+            })?,
+            None => toml::Table::new(),
+        };
+        let origin = origin.display().to_string();
+        // Check the file alone first, so an error in it is blamed on the file.
+        from_table(value.clone(), &origin)?;
+        for arg in sets {
+            apply_set(&mut value, arg)?;
+        }
+        let origin = if sets.is_empty() {
+            origin
+        } else {
+            format!("{origin} with --set")
+        };
+        let cfg = from_table(value, &origin)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reject values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("chunk.max_tokens", self.chunk.max_tokens),
+            ("batch.max_tokens", self.batch.max_tokens),
+            ("batch.max_items", self.batch.max_items),
+            ("run.window", self.run.window),
+            ("summarize.lead_sentences", self.summarize.lead_sentences),
+        ];
+        for (key, v) in positive {
+            if v == 0 {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    message: "must be at least 1".into(),
+                });
+            }
+        }
+        if self.input.max_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                key: "input.max_bytes".into(),
+                message: "must be at least 1".into(),
+            });
+        }
+        check_lang_list("language.served", &self.language.served)?;
+        check_lang_list("summarize.languages", &self.summarize.languages)?;
+        if self.output.path.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "output.path".into(),
+                message: "must be a file path or \"-\" for standard output".into(),
+            });
+        }
+        for pair in self.translate.models.keys() {
+            let ok = pair
+                .split_once('-')
+                .is_some_and(|(a, b)| check_lang_list("", &[a.into(), b.into()]).is_ok());
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    key: format!("translate.models.{pair}"),
+                    message: "the key must be a language pair such as `ru-en`".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, for `svodka config`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("the configuration always serialises")
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Deserialise through serde_path_to_error so the error names the offending key.
+fn from_table(table: toml::Table, origin: &str) -> Result<PipelineConfig, ConfigError> {
+    let value = toml::Value::Table(table);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        let message = e.inner().to_string();
+        ConfigError::Value {
+            origin: origin.to_string(),
+            key: if key == "." { "(top level)".into() } else { key },
+            message: message.trim().to_string(),
+        }
+    })
+}
+
+/// Apply one `section.key=value`: the value is read as a TOML value (`3`, `true`,
+/// `["en"]`, `"text"`), and as a bare string when it is not one (`summarize.model=lead-3`).
+fn apply_set(table: &mut toml::Table, arg: &str) -> Result<(), ConfigError> {
+    let (key, raw) = arg
+        .split_once('=')
+        .ok_or_else(|| ConfigError::SetSyntax { arg: arg.into() })?;
+    let key = key.trim();
+    let parts: Vec<&str> = key.split('.').collect();
+    if key.is_empty() || parts.iter().any(|p| p.is_empty()) || parts.len() < 2 {
+        return Err(ConfigError::SetSyntax { arg: arg.into() });
+    }
+    let value = parse_value(raw.trim());
+    // Known sections and keys come from the defaults, so `--set` names an unknown key
+    // before serde would.
+    let known = toml::Table::try_from(PipelineConfig::default()).expect("defaults serialise");
+    let unknown = || ConfigError::SetUnknown {
+        arg: arg.into(),
+        key: key.into(),
+    };
+    let section = known.get(parts[0]).and_then(|v| v.as_table()).ok_or_else(unknown)?;
+    // Map-valued keys (translate.models.<pair>) accept any sub-key.
+    let is_map = parts.len() == 3 && parts[0] == "translate" && parts[1] == "models";
+    if !is_map && (parts.len() != 2 || !section.contains_key(parts[1])) {
+        return Err(unknown());
+    }
+    let mut cur = table;
+    for p in &parts[..parts.len() - 1] {
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry.as_table_mut().ok_or_else(unknown)?;
+    }
+    cur.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+fn parse_value(raw: &str) -> toml::Value {
+    let doc = format!("v = {raw}");
+    match toml::from_str::<toml::Table>(&doc) {
+        Ok(mut t) => t.remove("v").expect("the key is there"),
+        Err(_) => toml::Value::String(raw.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str, sets: &[&str]) -> Result<PipelineConfig, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.toml");
+        std::fs::write(&p, text).unwrap();
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        PipelineConfig::load(Some(&p), &sets)
+    }
+
+    #[test]
+    fn shipped_pipeline_toml_is_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.toml");
+        let cfg = PipelineConfig::load(Some(&path), &[]).unwrap();
+        assert_eq!(cfg, PipelineConfig::default());
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(load_str("", &[]).unwrap(), PipelineConfig::default());
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_named() {
+        let err = load_str("[chunk]\nmax_tokenz = 3\n", &[]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("max_tokenz"), "{msg}");
+        assert!(msg.contains("chunk"), "{msg}");
+    }
+
+    #[test]
+    fn bad_value_type_names_the_key() {
+        let err = load_str("[chunk]\nmax_tokens = \"many\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("chunk.max_tokens"), "{err}");
+    }
+
+    #[test]
+    fn set_overrides_and_parses_values() {
+        let cfg = load_str(
+            "",
+            &[
+                "chunk.max_tokens=77",
+                "summarize.languages=[\"ru\"]",
+                "language.unsupported=process",
+                "translate.models.ru-en=opus",
+            ],
+        )
+        .unwrap();
+        assert_eq!(cfg.chunk.max_tokens, 77);
+        assert_eq!(cfg.summarize.languages, vec!["ru".to_string()]);
+        assert_eq!(cfg.language.unsupported, UnsupportedLanguage::Process);
+        assert_eq!(cfg.translate.models["ru-en"], "opus");
+    }
+
+    #[test]
+    fn set_unknown_key_is_named() {
+        let err = load_str("", &["chunk.size=3"]).unwrap_err();
+        assert!(matches!(err, ConfigError::SetUnknown { ref key, .. } if key == "chunk.size"));
+        let err = load_str("", &["nosuch.size=3"]).unwrap_err();
+        assert!(err.to_string().contains("nosuch.size"));
+        assert!(matches!(load_str("", &["chunk"]), Err(ConfigError::SetSyntax { .. })));
+    }
+
+    #[test]
+    fn set_bad_enum_value_is_named() {
+        let err = load_str("", &["language.unsupported=drop"]).unwrap_err();
+        assert!(err.to_string().contains("language.unsupported"), "{err}");
+    }
+
+    #[test]
+    fn validation_rejects_nonsense() {
+        let err = load_str("[chunk]\nmax_tokens = 0\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("chunk.max_tokens"));
+        let err = load_str("", &["summarize.languages=[\"English\"]"]).unwrap_err();
+        assert!(err.to_string().contains("summarize.languages"));
+        let err = load_str("", &["translate.models.russian=x"]).unwrap_err();
+        assert!(err.to_string().contains("translate.models.russian"));
+    }
+
+    #[test]
+    fn effective_config_round_trips() {
+        let cfg = load_str("", &["batch.max_items=5"]).unwrap();
+        let again: PipelineConfig = toml::from_str(&cfg.to_toml()).unwrap();
+        assert_eq!(cfg, again);
+    }
+}

@@ -1,0 +1,18 @@
+//! svodka: news archives in, one JSONL record per article out.
+//!
+//! The stages, each in a module of its name: [`ingest`] (inputs → units) → [`article`]
+//! (units → articles) → [`chunk`] (sentences and token-budget chunks) → [`batch`] (chunks of
+//! many articles → model batches) → [`tasks`] (summarisers and translators) → [`output`]
+//! (records, crash-safe writes). [`pipeline`] runs them; [`inspect`] shows the first three.
+
+pub mod article;
+pub mod batch;
+pub mod chunk;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod inspect;
+pub mod output;
+pub mod pipeline;
+pub mod tasks;

@@ -1,0 +1,105 @@
+//! The `svodka` binary: parse the command line, set up logging, call the library, print the
+//! error chain, decide the exit status (0 all ok, 3 finished with error records, 1 fatal,
+//! 2 usage, as clap does).
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use svodka::cli::{Cli, Command};
+use svodka::config::PipelineConfig;
+use svodka::pipeline::{self, RunOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.global.verbose, cli.global.quiet);
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("svodka: error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Config => {
+            let cfg = PipelineConfig::load(g.config.as_deref(), &g.sets)?;
+            print!("{}", cfg.to_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inspect(args) => {
+            let cfg = PipelineConfig::load(g.config.as_deref(), &g.sets)?;
+            let stdout = std::io::stdout();
+            let counts = svodka::inspect::inspect(&cfg, &args.inputs, args.limit, &mut stdout.lock())?;
+            Ok(if counts.error > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Run(args) => {
+            let mut sets = g.sets.clone();
+            if let Some(o) = &args.output {
+                sets.push(format!("output.path={}", toml_string(o)));
+            }
+            if let Some(t) = args.threads {
+                sets.push(format!("run.threads={t}"));
+            }
+            let cfg = PipelineConfig::load(g.config.as_deref(), &sets)?;
+            let opts = RunOptions {
+                inputs: args.inputs,
+                resume: args.resume,
+                limit: args.limit,
+                progress: !g.quiet && std::io::stderr().is_terminal(),
+            };
+            let summary = pipeline::run(&cfg, &opts).context("the run stopped")?;
+            let c = summary.counts;
+            if !g.quiet {
+                let secs = summary.elapsed.as_secs_f64();
+                let rate = if secs > 0.0 { summary.written as f64 / secs } else { 0.0 };
+                eprintln!(
+                    "svodka: {} articles: {} ok, {} error{}, {} skipped in {secs:.2} s ({rate:.1} articles/s{})",
+                    c.total(),
+                    c.ok,
+                    c.error,
+                    if c.error == 1 { "" } else { "s" },
+                    c.skipped,
+                    if opts.resume { ", resumed" } else { "" }
+                );
+            }
+            Ok(if c.error > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+    }
+}
+
+/// Quote a path as a TOML string for a `--set` override.
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}

@@ -1,0 +1,293 @@
+//! Output records and the crash-safe JSONL writer.
+//!
+//! Each record is serialised in full, then written with a single `write_all` of the line and
+//! its newline, and flushed. A crash (even SIGKILL) can therefore only leave a final line
+//! without its newline, and such a line is never valid JSON (its closing brace is missing):
+//! no reader takes it for data, and `--resume` cuts it off before continuing. The field order
+//! of [`Record`] is the schema documented in the README.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ArticleError, Error, ErrorKind, Stage};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Error,
+    Skipped,
+}
+
+/// The record's `error` object.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    pub stage: Stage,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl From<ArticleError> for ErrorInfo {
+    fn from(e: ArticleError) -> Self {
+        ErrorInfo {
+            stage: e.stage,
+            kind: e.kind,
+            message: e.message,
+        }
+    }
+}
+
+/// One output line: one input article.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: Option<String>,
+    pub source: String,
+    pub status: Status,
+    pub title: Option<String>,
+    pub date: Option<String>,
+    pub url: Option<String>,
+    pub lang: Option<String>,
+    pub lang_confidence: Option<f64>,
+    pub encoding: Option<String>,
+    pub summary: BTreeMap<String, String>,
+    pub missing: Vec<String>,
+    pub chunks: Option<usize>,
+    pub models: BTreeMap<String, String>,
+    pub timings_ms: BTreeMap<String, f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+}
+
+impl Record {
+    /// A record for an input that failed before it became an article.
+    pub fn failed(source: String, err: ArticleError) -> Record {
+        Record {
+            id: None,
+            source,
+            status: Status::Error,
+            title: None,
+            date: None,
+            url: None,
+            lang: None,
+            lang_confidence: None,
+            encoding: None,
+            summary: BTreeMap::new(),
+            missing: Vec::new(),
+            chunks: None,
+            models: BTreeMap::new(),
+            timings_ms: BTreeMap::new(),
+            skip_reason: None,
+            error: Some(err.into()),
+        }
+    }
+
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).expect("records always serialise");
+        line.push(b'\n');
+        line
+    }
+}
+
+/// Counts of record statuses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub ok: usize,
+    pub error: usize,
+    pub skipped: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, s: Status) {
+        match s {
+            Status::Ok => self.ok += 1,
+            Status::Error => self.error += 1,
+            Status::Skipped => self.skipped += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.ok + self.error + self.skipped
+    }
+}
+
+/// Writes whole lines, one per record.
+pub struct Writer {
+    out: Box<dyn Write + Send>,
+    file: Option<File>,
+    path: PathBuf,
+    fsync: bool,
+}
+
+impl Writer {
+    /// `-` is standard output; a path is created (truncated) or, when resuming, appended to.
+    pub fn open(path: &str, append: bool, fsync: bool) -> Result<Writer, Error> {
+        if path == "-" {
+            return Ok(Writer {
+                out: Box::new(std::io::stdout()),
+                file: None,
+                path: PathBuf::from("<stdout>"),
+                fsync: false,
+            });
+        }
+        let p = PathBuf::from(path);
+        let err = |source| Error::Output {
+            path: p.clone(),
+            source,
+        };
+        let mut opts = OpenOptions::new();
+        opts.create(true);
+        if append {
+            opts.append(true);
+        } else {
+            opts.write(true).truncate(true);
+        }
+        let file = opts.open(&p).map_err(err)?;
+        let out = Box::new(file.try_clone().map_err(err)?);
+        Ok(Writer {
+            out,
+            file: Some(file),
+            path: p,
+            fsync,
+        })
+    }
+
+    pub fn write(&mut self, record: &Record) -> Result<(), Error> {
+        let line = record.to_line();
+        let res = self.out.write_all(&line).and_then(|()| self.out.flush());
+        let res = match (&self.file, self.fsync) {
+            (Some(f), true) => res.and_then(|()| f.sync_data()),
+            _ => res,
+        };
+        res.map_err(|source| Error::Output {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    pub fn finish(&mut self) -> Result<(), Error> {
+        let res = self.out.flush();
+        let res = match &self.file {
+            Some(f) => res.and_then(|()| f.sync_all()),
+            None => res,
+        };
+        res.map_err(|source| Error::Output {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// What an interrupted run left behind.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResumePoint {
+    /// Complete records already written: the first `done` units are finished.
+    pub done: usize,
+    /// `source` of the last complete record, to check the inputs are the same.
+    pub last_source: Option<String>,
+    pub counts: Counts,
+}
+
+/// Read an existing output: count its complete records, cut off a trailing partial line,
+/// and refuse a file that is not svodka output.
+pub fn resume_point(path: &Path) -> Result<ResumePoint, Error> {
+    let resume_err = |reason: String| Error::Resume {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ResumePoint::default()),
+        Err(e) => return Err(resume_err(e.to_string())),
+    };
+    let mut point = ResumePoint::default();
+    let mut good_len = 0u64;
+    let mut reader = BufReader::new(&mut file);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| resume_err(e.to_string()))?;
+        if n == 0 {
+            break;
+        }
+        if line.last() != Some(&b'\n') {
+            // The half-written line a crash leaves; it is cut off below.
+            break;
+        }
+        let rec: Record = serde_json::from_slice(&line)
+            .map_err(|e| resume_err(format!("line {} is not a svodka record ({e})", point.done + 1)))?;
+        point.done += 1;
+        point.counts.add(rec.status);
+        point.last_source = Some(rec.source);
+        good_len += n as u64;
+    }
+    drop(reader);
+    let len = file.metadata().map_err(|e| resume_err(e.to_string()))?.len();
+    if len != good_len {
+        tracing::warn!(
+            "{}: cutting off {} bytes of a partial record",
+            path.display(),
+            len - good_len
+        );
+        file.set_len(good_len).map_err(|e| resume_err(e.to_string()))?;
+        file.seek(SeekFrom::End(0)).map_err(|e| resume_err(e.to_string()))?;
+    }
+    Ok(point)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(source: &str) -> Record {
+        Record::failed(source.into(), ArticleError::new(Stage::Read, ErrorKind::Io, "x"))
+    }
+
+    #[test]
+    fn error_record_shape() {
+        let v: serde_json::Value = serde_json::from_slice(&rec("a.md").to_line()).unwrap();
+        assert_eq!(v["status"], "error");
+        assert_eq!(v["error"]["stage"], "read");
+        assert_eq!(v["error"]["kind"], "io");
+        assert!(v.get("skip_reason").is_none());
+    }
+
+    #[test]
+    fn resume_cuts_partial_line_and_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.jsonl");
+        let mut bytes = rec("a").to_line();
+        bytes.extend(rec("b").to_line());
+        let partial = rec("c").to_line();
+        bytes.extend(&partial[..partial.len() / 2]);
+        std::fs::write(&p, &bytes).unwrap();
+        let point = resume_point(&p).unwrap();
+        assert_eq!(point.done, 2);
+        assert_eq!(point.last_source.as_deref(), Some("b"));
+        assert_eq!(point.counts.error, 2);
+        let left = std::fs::read(&p).unwrap();
+        assert_eq!(left.last(), Some(&b'\n'));
+        assert_eq!(left.len(), bytes.len() - partial.len() / 2);
+    }
+
+    #[test]
+    fn resume_refuses_foreign_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.jsonl");
+        std::fs::write(&p, "hello\n").unwrap();
+        assert!(
+            resume_point(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("not a svodka record")
+        );
+        assert_eq!(resume_point(&dir.path().join("none")).unwrap(), ResumePoint::default());
+    }
+}

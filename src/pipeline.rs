@@ -1,0 +1,356 @@
+//! The run: stream units through parsing, chunking and the model stage to one ordered writer.
+//!
+//! ```text
+//! reader thread ──units──▶ rayon pool (decode, parse, language, chunk) ──articles──▶ model stage
+//!       ▲                          │ error / skipped records                       │ records
+//!       │ tickets                  ▼                                               ▼
+//!       └──────────────────── writer (reorder buffer, input order) ◀───────────────┘
+//! ```
+//!
+//! Memory is bounded by tickets: the reader takes one before it hands on a unit and the
+//! writer returns it once that unit's record is written, so at most `run.window` articles are
+//! anywhere between the two, whatever the size of the archive, and the reorder buffer never
+//! holds more. Nothing downstream of the reader ever blocks on the window, so a slow article
+//! cannot deadlock the pool. The model stage takes every article that is ready and runs
+//! them as one wave, so batches fill up exactly when the models are the bottleneck.
+//!
+//! Units are numbered in input order; record n is unit n. That is what makes `--resume`
+//! simple: skip the units already written, and check the last one written is the same input.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, unbounded};
+use rayon::iter::{ParallelBridge, ParallelIterator};
+
+use crate::article::{self, Article};
+use crate::chunk::{Chunk, EstimateCounter, TokenCounter, chunk_text};
+use crate::config::{PipelineConfig, UnsupportedLanguage};
+use crate::error::Error;
+use crate::ingest::{self, Unit};
+use crate::output::{Counts, Record, Status, Writer, resume_point};
+use crate::tasks::{TaskInput, Tasks};
+
+/// What the command line adds to the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub inputs: Vec<String>,
+    /// Continue the run that wrote `output.path`.
+    pub resume: bool,
+    /// Stop after this many articles (counting those a resumed run already wrote).
+    pub limit: Option<usize>,
+    /// Show a progress bar (the caller decides: terminal and not quiet).
+    pub progress: bool,
+}
+
+/// How the run went; `main` picks the exit status from it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSummary {
+    pub counts: Counts,
+    /// Records written by this invocation (a resumed run's earlier ones excluded).
+    pub written: usize,
+    pub elapsed: Duration,
+}
+
+/// An article ready for the model stage.
+pub struct Job {
+    pub article: Article,
+    pub chunks: Vec<Chunk>,
+    pub timings: BTreeMap<String, f64>,
+}
+
+/// The outcome of parsing one unit.
+pub enum Prepared {
+    Job(Box<Job>),
+    Done(Box<Record>),
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1e6).round() / 1000.0
+}
+
+/// Decode, parse, detect the language, apply the language policy, chunk.
+pub fn prepare(unit: Unit, cfg: &PipelineConfig, counter: &dyn TokenCounter, budget: usize) -> Prepared {
+    let t = Instant::now();
+    let article = match article::parse(&unit.source, unit.payload) {
+        Ok(a) => a,
+        Err(e) => return Prepared::Done(Box::new(Record::failed(unit.source, e))),
+    };
+    let parse_ms = ms(t);
+    let served = article.lang.as_ref().is_some_and(|l| cfg.language.served.contains(l));
+    if !served && cfg.language.unsupported == UnsupportedLanguage::Skip {
+        let reason = match &article.lang {
+            Some(l) => format!(
+                "language `{l}` is not served (language.served = {:?})",
+                cfg.language.served
+            ),
+            None => "the language could not be detected".to_string(),
+        };
+        let mut rec = base_record(&article, None);
+        rec.status = Status::Skipped;
+        rec.skip_reason = Some(reason);
+        rec.timings_ms.insert("parse".into(), parse_ms);
+        return Prepared::Done(Box::new(rec));
+    }
+    let t = Instant::now();
+    let lang = article.lang.as_deref().unwrap_or("en");
+    let chunks = chunk_text(&article.body, lang, budget, counter);
+    let mut timings = BTreeMap::new();
+    timings.insert("parse".into(), parse_ms);
+    timings.insert("chunk".into(), ms(t));
+    Prepared::Job(Box::new(Job {
+        article,
+        chunks,
+        timings,
+    }))
+}
+
+/// The metadata part of a record.
+fn base_record(a: &Article, chunks: Option<usize>) -> Record {
+    Record {
+        id: Some(a.id.clone()),
+        source: a.source.clone(),
+        status: Status::Ok,
+        title: a.title.clone(),
+        date: a.date.clone(),
+        url: a.url.clone(),
+        lang: a.lang.clone(),
+        lang_confidence: a.lang_confidence,
+        encoding: Some(a.encoding.clone()),
+        summary: BTreeMap::new(),
+        missing: Vec::new(),
+        chunks,
+        models: BTreeMap::new(),
+        timings_ms: BTreeMap::new(),
+        skip_reason: None,
+        error: None,
+    }
+}
+
+/// Chunk budget: the configured one, tightened to the summariser's input limit.
+pub fn chunk_budget(cfg: &PipelineConfig, tasks: &Tasks) -> usize {
+    tasks
+        .max_input_tokens()
+        .map_or(cfg.chunk.max_tokens, |m| m.min(cfg.chunk.max_tokens))
+}
+
+/// A fault-injection hook for the crash test: slow the writer down so a run can be killed
+/// part-way at a predictable point. Not a setting; unset in normal use.
+fn write_delay() -> Option<Duration> {
+    std::env::var("SVODKA_TEST_WRITE_DELAY_MS")
+        .ok()?
+        .parse()
+        .ok()
+        .map(Duration::from_millis)
+}
+
+pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error> {
+    let start = Instant::now();
+    let tasks = Tasks::from_config(cfg)?;
+    let counter = EstimateCounter;
+    let budget = chunk_budget(cfg, &tasks);
+
+    let point = if opts.resume {
+        if cfg.output.path == "-" {
+            return Err(Error::Resume {
+                path: "-".into(),
+                reason: "--resume needs an output file (-o FILE)".into(),
+            });
+        }
+        resume_point(Path::new(&cfg.output.path))?
+    } else {
+        Default::default()
+    };
+    let mut writer = Writer::open(&cfg.output.path, opts.resume, cfg.output.fsync)?;
+    let threads = if cfg.run.threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        cfg.run.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("svodka-parse-{i}"))
+        .build()?;
+
+    let progress = opts.progress.then(|| {
+        let total =
+            ingest::count_documents(&opts.inputs, &cfg.input).map(|n| opts.limit.map_or(n, |l| n.min(l as u64)));
+        progress_bar(total, point.done as u64)
+    });
+
+    let window = cfg.run.window;
+    let (ticket_tx, ticket_rx) = bounded::<()>(window);
+    let (unit_tx, unit_rx) = bounded::<(usize, Unit)>(window);
+    let (job_tx, job_rx) = unbounded::<(usize, Box<Job>)>();
+    let (rec_tx, rec_rx) = unbounded::<(usize, Record)>();
+    let reader_error: Mutex<Option<Error>> = Mutex::new(None);
+
+    let mut counts = point.counts;
+    let mut written = 0usize;
+    let mut write_result: Result<(), Error> = Ok(());
+    let delay = write_delay();
+
+    std::thread::scope(|s| {
+        // Reader: the only sequential stage, because archives are streams.
+        let reader_error = &reader_error;
+        let point = &point;
+        s.spawn(move || {
+            let mut seq = 0usize;
+            let mut sink = |unit: Unit| {
+                let n = seq;
+                seq += 1;
+                if opts.limit.is_some_and(|l| n >= l) {
+                    return ControlFlow::Break(());
+                }
+                if n < point.done {
+                    if n + 1 == point.done && point.last_source.as_deref() != Some(unit.source.as_str()) {
+                        *reader_error.lock().unwrap() = Some(Error::Resume {
+                            path: cfg.output.path.clone().into(),
+                            reason: format!(
+                                "its record {} is for `{}`, but the inputs give `{}` there: these are not the inputs of the interrupted run",
+                                point.done,
+                                point.last_source.as_deref().unwrap_or(""),
+                                unit.source
+                            ),
+                        });
+                        return ControlFlow::Break(());
+                    }
+                    return ControlFlow::Continue(());
+                }
+                if ticket_tx.send(()).is_err() || unit_tx.send((n, unit)).is_err() {
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            };
+            let _ = ingest::walk(&opts.inputs, &cfg.input, &mut sink);
+            let seen = seq;
+            let mut err = reader_error.lock().unwrap();
+            if err.is_none() && seen < point.done && opts.limit.is_none_or(|l| l > seen) {
+                *err = Some(Error::Resume {
+                    path: cfg.output.path.clone().into(),
+                    reason: format!("it holds {} records but the inputs give only {seen} articles", point.done),
+                });
+            }
+        });
+
+        // Parse pool: decode, parse, chunk in parallel; results leave in any order.
+        let rec_tx_parse = rec_tx.clone();
+        let counter = &counter;
+        s.spawn(move || {
+            pool.install(|| {
+                unit_rx
+                    .into_iter()
+                    .par_bridge()
+                    .for_each(|(n, unit)| match prepare(unit, cfg, counter, budget) {
+                        Prepared::Job(job) => {
+                            let _ = job_tx.send((n, job));
+                        }
+                        Prepared::Done(rec) => {
+                            let _ = rec_tx_parse.send((n, *rec));
+                        }
+                    });
+            });
+        });
+
+        // Model stage: everything ready forms one wave, batched across articles.
+        let tasks = &tasks;
+        s.spawn(move || {
+            while let Ok(first) = job_rx.recv() {
+                let mut wave = vec![first];
+                while wave.len() < window {
+                    match job_rx.try_recv() {
+                        Ok(j) => wave.push(j),
+                        Err(_) => break,
+                    }
+                }
+                let inputs: Vec<TaskInput<'_>> = wave
+                    .iter()
+                    .map(|(_, j)| TaskInput {
+                        body: &j.article.body,
+                        lang: j.article.lang.as_deref(),
+                        chunks: &j.chunks,
+                    })
+                    .collect();
+                let outcomes = tasks.run(&inputs);
+                for ((n, job), o) in wave.into_iter().zip(outcomes) {
+                    let mut rec = base_record(&job.article, Some(job.chunks.len()));
+                    rec.timings_ms = job.timings;
+                    rec.timings_ms
+                        .insert("summarize".into(), (o.summarize_ms * 1000.0).round() / 1000.0);
+                    if o.translate_ms > 0.0 {
+                        rec.timings_ms
+                            .insert("translate".into(), (o.translate_ms * 1000.0).round() / 1000.0);
+                    }
+                    rec.summary = o.summary;
+                    rec.missing = o.missing;
+                    rec.models = o.models;
+                    if let Some(e) = o.error {
+                        rec.status = Status::Error;
+                        rec.error = Some(e.into());
+                    }
+                    if rec_tx.send((n, rec)).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+
+        // Writer (this thread): input order through a reorder buffer bounded by the window.
+        let mut next = point.done;
+        let mut pending: BTreeMap<usize, Record> = BTreeMap::new();
+        'recv: for (n, rec) in rec_rx.iter() {
+            pending.insert(n, rec);
+            while let Some(rec) = pending.remove(&next) {
+                if let Some(d) = delay {
+                    std::thread::sleep(d);
+                }
+                if let Err(e) = writer.write(&rec) {
+                    write_result = Err(e);
+                    break 'recv;
+                }
+                counts.add(rec.status);
+                written += 1;
+                next += 1;
+                let _ = ticket_rx.recv();
+                if let Some(pb) = &progress {
+                    pb.inc(1);
+                }
+            }
+        }
+        // On a write error, dropping the receivers makes every stage stop at its next send.
+        drop(rec_rx);
+        drop(ticket_rx);
+    });
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    if let Some(e) = reader_error.into_inner().unwrap() {
+        return Err(e);
+    }
+    write_result?;
+    writer.finish()?;
+    Ok(RunSummary {
+        counts,
+        written,
+        elapsed: start.elapsed(),
+    })
+}
+
+fn progress_bar(total: Option<u64>, done: u64) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let pb = match total {
+        Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} articles  {per_sec}  ETA {eta}")
+                .expect("valid template"),
+        ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template("{spinner} {pos} articles  {per_sec}  {elapsed}").expect("valid template"),
+        ),
+    };
+    pb.set_position(done);
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}

@@ -1,0 +1,330 @@
+//! Summarisers and translators: the seams model backends plug into, and the planner that turns
+//! a wave of articles into batched calls on them.
+//!
+//! Backends see batches, never single strings, because every model backend to come (seq2seq
+//! on Candle, GGUF) is only fast when it runs many rows at once. The planner collects the
+//! work of many articles, packs it with [`crate::batch::plan`], and maps the results back.
+//! For each article and each language of `summarize.languages` it tries, in order: a summary
+//! written in that language by the summariser; a summary in the article's language translated
+//! by a configured translator; otherwise the language is listed in `missing`.
+
+mod lead3;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+pub use lead3::Lead;
+
+use crate::chunk::Chunk;
+use crate::config::{ConfigError, PipelineConfig};
+use crate::error::{ArticleError, ErrorKind, Stage};
+
+/// One text to summarise.
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryInput<'a> {
+    pub text: &'a str,
+    pub source_lang: &'a str,
+    pub target_lang: &'a str,
+}
+
+/// Writes summaries; one result per input, in order.
+pub trait Summarizer: Send + Sync {
+    /// Recorded in each record's `models`.
+    fn name(&self) -> &str;
+    /// Whether it writes a `target` summary of `source` text.
+    fn writes(&self, source: &str, target: &str) -> bool;
+    /// Token budget of one input; `None` for summarisers that take a whole article.
+    fn max_input_tokens(&self) -> Option<usize>;
+    fn summarize(&self, batch: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>>;
+}
+
+/// Translates texts from one language to another; one result per input, in order.
+pub trait Translator: Send + Sync {
+    fn name(&self) -> &str;
+    fn source_lang(&self) -> &str;
+    fn target_lang(&self) -> &str;
+    fn translate(&self, batch: &[&str]) -> Vec<Result<String, ArticleError>>;
+}
+
+/// The configured backends.
+pub struct Tasks {
+    summarizer: Box<dyn Summarizer>,
+    translators: Vec<Box<dyn Translator>>,
+    languages: Vec<String>,
+    batch_tokens: usize,
+    batch_items: usize,
+}
+
+/// What the tasks made of one article.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    pub summary: BTreeMap<String, String>,
+    /// Which backend produced each field, e.g. `summary.en` → `lead-3`.
+    pub models: BTreeMap<String, String>,
+    pub missing: Vec<String>,
+    /// Set when a backend failed on this article; the record becomes an error record.
+    pub error: Option<ArticleError>,
+    pub summarize_ms: f64,
+    pub translate_ms: f64,
+}
+
+/// An article as the tasks see it.
+pub struct TaskInput<'a> {
+    pub body: &'a str,
+    pub lang: Option<&'a str>,
+    pub chunks: &'a [Chunk],
+}
+
+impl Tasks {
+    /// Build the backends named in the configuration; an unknown name is an error naming the key.
+    pub fn from_config(cfg: &PipelineConfig) -> Result<Tasks, ConfigError> {
+        let summarizer: Box<dyn Summarizer> = match cfg.summarize.model.as_str() {
+            "lead-3" | "lead" => Box::new(Lead::new(cfg.summarize.lead_sentences)),
+            other => {
+                return Err(ConfigError::Invalid {
+                    key: "summarize.model".into(),
+                    message: format!("unknown summariser `{other}` (available: lead-3)"),
+                });
+            }
+        };
+        if let Some((pair, model)) = cfg.translate.models.iter().next() {
+            return Err(ConfigError::Invalid {
+                key: format!("translate.models.{pair}"),
+                message: format!("unknown translator `{model}` (this version has no translation models yet)"),
+            });
+        }
+        Ok(Tasks::new(summarizer, Vec::new(), cfg))
+    }
+
+    pub fn new(summarizer: Box<dyn Summarizer>, translators: Vec<Box<dyn Translator>>, cfg: &PipelineConfig) -> Tasks {
+        Tasks {
+            summarizer,
+            translators,
+            languages: cfg.summarize.languages.clone(),
+            batch_tokens: cfg.batch.max_tokens,
+            batch_items: cfg.batch.max_items,
+        }
+    }
+
+    /// Token budget chunks must respect for the summariser, if it has one.
+    pub fn max_input_tokens(&self) -> Option<usize> {
+        self.summarizer.max_input_tokens()
+    }
+
+    /// Summarise and translate a wave of articles, batching across them.
+    pub fn run(&self, articles: &[TaskInput<'_>]) -> Vec<Outcome> {
+        let mut out: Vec<Outcome> = (0..articles.len()).map(|_| Outcome::default()).collect();
+
+        // 1. Summaries the summariser writes directly. A summariser with an input budget gets
+        //    each chunk and the chunk summaries are joined in order.
+        struct Piece<'a> {
+            article: usize,
+            lang: &'a str,
+            input: SummaryInput<'a>,
+            tokens: usize,
+        }
+        let mut pieces: Vec<Piece<'_>> = Vec::new();
+        for (i, a) in articles.iter().enumerate() {
+            let Some(src) = a.lang else { continue };
+            for lang in &self.languages {
+                if !self.summarizer.writes(src, lang) {
+                    continue;
+                }
+                let input = |text| SummaryInput {
+                    text,
+                    source_lang: src,
+                    target_lang: lang,
+                };
+                if self.summarizer.max_input_tokens().is_none() {
+                    let tokens = a.chunks.iter().map(|c| c.tokens).sum();
+                    pieces.push(Piece {
+                        article: i,
+                        lang,
+                        input: input(a.body),
+                        tokens,
+                    });
+                } else {
+                    for c in a.chunks {
+                        pieces.push(Piece {
+                            article: i,
+                            lang,
+                            input: input(&a.body[c.start..c.end]),
+                            tokens: c.tokens,
+                        });
+                    }
+                }
+            }
+        }
+        let lengths: Vec<usize> = pieces.iter().map(|p| p.tokens).collect();
+        let mut results: Vec<Option<Result<String, ArticleError>>> = (0..pieces.len()).map(|_| None).collect();
+        for batch in crate::batch::plan(&lengths, self.batch_tokens, self.batch_items) {
+            let inputs: Vec<SummaryInput<'_>> = batch.iter().map(|&k| pieces[k].input).collect();
+            let t = Instant::now();
+            let res = self.summarizer.summarize(&inputs);
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            let total: usize = batch.iter().map(|&k| lengths[k].max(1)).sum();
+            for (&k, r) in batch.iter().zip(res) {
+                out[pieces[k].article].summarize_ms += ms * lengths[k].max(1) as f64 / total as f64;
+                results[k] = Some(r);
+            }
+        }
+        // Pieces were pushed in article, language, chunk order: join them back in that order.
+        for (p, r) in pieces.iter().zip(results) {
+            let o = &mut out[p.article];
+            let r = r.unwrap_or_else(|| {
+                Err(ArticleError::new(
+                    Stage::Summarize,
+                    ErrorKind::Model,
+                    "the summariser returned too few results",
+                ))
+            });
+            match r {
+                Ok(text) => {
+                    let entry = o.summary.entry(p.lang.to_string()).or_default();
+                    if !entry.is_empty() {
+                        entry.push(' ');
+                    }
+                    entry.push_str(&text);
+                    o.models
+                        .insert(format!("summary.{}", p.lang), self.summarizer.name().to_string());
+                }
+                Err(e) => {
+                    o.error.get_or_insert(e);
+                }
+            }
+        }
+
+        // 2. Translations of the source-language summary into the languages still missing.
+        for tr in &self.translators {
+            let mut jobs: Vec<(usize, String)> = Vec::new();
+            for (i, o) in out.iter().enumerate() {
+                if o.error.is_none()
+                    && self.languages.iter().any(|l| l == tr.target_lang())
+                    && !o.summary.contains_key(tr.target_lang())
+                    && let Some(s) = o.summary.get(tr.source_lang())
+                {
+                    jobs.push((i, s.clone()));
+                }
+            }
+            let lengths: Vec<usize> = jobs.iter().map(|(_, s)| s.split_whitespace().count()).collect();
+            for batch in crate::batch::plan(&lengths, self.batch_tokens, self.batch_items) {
+                let texts: Vec<&str> = batch.iter().map(|&k| jobs[k].1.as_str()).collect();
+                let t = Instant::now();
+                let res = tr.translate(&texts);
+                let ms = t.elapsed().as_secs_f64() * 1000.0 / batch.len() as f64;
+                for (&k, r) in batch.iter().zip(res) {
+                    let o = &mut out[jobs[k].0];
+                    o.translate_ms += ms;
+                    match r {
+                        Ok(text) => {
+                            let src_model = o
+                                .models
+                                .get(&format!("summary.{}", tr.source_lang()))
+                                .cloned()
+                                .unwrap_or_default();
+                            o.summary.insert(tr.target_lang().to_string(), text);
+                            o.models.insert(
+                                format!("summary.{}", tr.target_lang()),
+                                format!("{src_model} → {}", tr.name()),
+                            );
+                        }
+                        Err(e) => {
+                            o.error.get_or_insert(e);
+                        }
+                    }
+                }
+            }
+        }
+
+        for o in &mut out {
+            o.missing = self
+                .languages
+                .iter()
+                .filter(|l| !o.summary.contains_key(*l))
+                .cloned()
+                .collect();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A translator that upper-cases, to prove the planner's wiring (not a product backend).
+    struct Upper;
+    impl Translator for Upper {
+        fn name(&self) -> &str {
+            "upper"
+        }
+        fn source_lang(&self) -> &str {
+            "en"
+        }
+        fn target_lang(&self) -> &str {
+            "ru"
+        }
+        fn translate(&self, batch: &[&str]) -> Vec<Result<String, ArticleError>> {
+            batch.iter().map(|s| Ok(s.to_uppercase())).collect()
+        }
+    }
+
+    fn chunks(body: &str) -> Vec<Chunk> {
+        crate::chunk::chunk_text(body, "en", 400, &crate::chunk::EstimateCounter)
+    }
+
+    #[test]
+    fn lead3_then_translation_then_missing() {
+        let cfg = PipelineConfig::default();
+        let tasks = Tasks::new(Box::new(Lead::new(3)), vec![Box::new(Upper)], &cfg);
+        let en = "One. Two. Three. Four.";
+        let ru = "Раз. Два. Три. Четыре.";
+        let (ce, cr) = (chunks(en), chunks(ru));
+        let out = tasks.run(&[
+            TaskInput {
+                body: en,
+                lang: Some("en"),
+                chunks: &ce,
+            },
+            TaskInput {
+                body: ru,
+                lang: Some("ru"),
+                chunks: &cr,
+            },
+            TaskInput {
+                body: en,
+                lang: None,
+                chunks: &ce,
+            },
+        ]);
+        assert_eq!(out[0].summary["en"], "One. Two. Three.");
+        assert_eq!(out[0].summary["ru"], "ONE. TWO. THREE.");
+        assert_eq!(out[0].models["summary.ru"], "lead-3 → upper");
+        assert!(out[0].missing.is_empty());
+        assert_eq!(out[1].summary["ru"], "Раз. Два. Три.");
+        assert_eq!(out[1].missing, ["en"]);
+        assert_eq!(out[2].missing, ["en", "ru"]);
+    }
+
+    #[test]
+    fn unknown_backends_are_config_errors() {
+        let mut cfg = PipelineConfig::default();
+        cfg.summarize.model = "gpt".into();
+        assert!(
+            Tasks::from_config(&cfg)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("summarize.model")
+        );
+        let mut cfg = PipelineConfig::default();
+        cfg.translate.models.insert("ru-en".into(), "opus".into());
+        assert!(
+            Tasks::from_config(&cfg)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("translate.models.ru-en")
+        );
+    }
+}
