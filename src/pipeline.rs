@@ -231,7 +231,10 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
             if err.is_none() && seen < point.done && opts.limit.is_none_or(|l| l > seen) {
                 *err = Some(Error::Resume {
                     path: cfg.output.path.clone().into(),
-                    reason: format!("it holds {} records but the inputs give only {seen} articles", point.done),
+                    reason: format!(
+                        "it holds {} records but the inputs give only {seen} articles: these are not the inputs of the interrupted run",
+                        point.done
+                    ),
                 });
             }
         });
