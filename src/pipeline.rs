@@ -343,16 +343,17 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
 }
 
 fn progress_bar(total: Option<u64>, done: u64) -> indicatif::ProgressBar {
-    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-    let pb = match total {
-        Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()).with_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} articles  {per_sec}  ETA {eta}")
-                .expect("valid template"),
-        ),
-        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
-            ProgressStyle::with_template("{spinner} {pos} articles  {per_sec}  {elapsed}").expect("valid template"),
-        ),
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+    let template = match total {
+        Some(_) => "{bar:30} {pos}/{len} articles  {rate}  ETA {eta}",
+        None => "{spinner} {pos} articles  {rate}  {elapsed}",
     };
+    let style = ProgressStyle::with_template(template)
+        .expect("valid template")
+        .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = write!(w, "{:.0} articles/s", s.per_sec());
+        });
+    let pb = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr()).with_style(style);
     pb.set_position(done);
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
