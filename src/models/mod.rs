@@ -1,0 +1,149 @@
+//! Model families and loading.
+//!
+//! Every encoder-decoder family implements [`Seq2Seq`], one method vocabulary for all:
+//! `new(cfg, vb)` builds it from a serde `Config` and a VarBuilder whose paths mirror the
+//! checkpoint names; `encode` runs the encoder over a padded batch; `new_cache` prepares a
+//! batch's decoder state (cross-attention K/V computed once); `decode_step` feeds tokens and
+//! returns the last position's logits; `reset_cache` forgets the decoded positions. The
+//! family is chosen from `config.json`'s `model_type`, as a tagged enum (the way
+//! text-embeddings-inference picks its backends), so adding a family touches one match.
+//!
+//! Why not candle-transformers' models: they run one unpadded sequence at a time (no encoder
+//! or cross-attention padding mask), recompute cross-attention K/V at every step, grow the
+//! self-attention cache by concatenation, and have no beam search; a batch pipeline needs all
+//! of that, so the families are written here on candle-core / candle-nn, in candle's style.
+
+pub mod cache;
+pub mod layers;
+pub mod marian;
+pub mod weights;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use serde::Deserialize;
+
+pub use cache::DecoderCache;
+
+/// Errors loading or running a model; each names the file or model it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot read `{}`", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{}` is not valid JSON for what it should hold", path.display())]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("`{}`: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error("cannot load the weights in `{}`", path.display())]
+    Weights {
+        path: PathBuf,
+        #[source]
+        source: candle_core::Error,
+    },
+    #[error("`{}`: model_type `{model_type}` is not supported (supported: {supported})", path.display())]
+    Unsupported {
+        path: PathBuf,
+        model_type: String,
+        supported: &'static str,
+    },
+    #[error("unknown dtype `{0}` (expected f32, f16 or bf16)")]
+    DType(String),
+    #[error("model computation failed")]
+    Candle(#[from] candle_core::Error),
+}
+
+/// An encoder-decoder model; weights immutable and shared, state in the [`DecoderCache`].
+pub trait Seq2Seq: Send + Sync {
+    /// `ids`, `mask`: `[B, S]` u32 (mask 1 = token, 0 = padding) → `[B, S, D]`.
+    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor>;
+    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache>;
+    /// `tokens`: `[N, t]` u32 → logits of the last position, `[N, V]` f32.
+    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor>;
+    fn reset_cache(&self, cache: &mut DecoderCache) {
+        cache.reset();
+    }
+    fn device(&self) -> &Device;
+}
+
+impl Seq2Seq for marian::Marian {
+    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+        marian::Marian::encode(self, ids, mask)
+    }
+    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache> {
+        marian::Marian::new_cache(self, encoded, mask)
+    }
+    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor> {
+        marian::Marian::decode_step(self, cache, tokens)
+    }
+    fn device(&self) -> &Device {
+        marian::Marian::device(self)
+    }
+}
+
+/// `config.json`, tagged by `model_type`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "model_type", rename_all = "lowercase")]
+pub enum FamilyConfig {
+    Marian(marian::Config),
+}
+
+const SUPPORTED: &str = "marian";
+
+/// Parse a dtype name from the configuration.
+pub fn parse_dtype(s: &str) -> Result<DType, ModelError> {
+    match s {
+        "f32" | "float32" => Ok(DType::F32),
+        "f16" | "float16" => Ok(DType::F16),
+        "bf16" | "bfloat16" => Ok(DType::BF16),
+        other => Err(ModelError::DType(other.to_string())),
+    }
+}
+
+/// Read `config.json` of a model directory.
+pub fn read_config(dir: &Path) -> Result<(FamilyConfig, serde_json::Value), ModelError> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let raw: serde_json::Value = serde_json::from_str(&text).map_err(|source| ModelError::Json {
+        path: path.clone(),
+        source,
+    })?;
+    let model_type = raw["model_type"].as_str().unwrap_or("").to_string();
+    if model_type != "marian" {
+        return Err(ModelError::Unsupported {
+            path,
+            model_type,
+            supported: SUPPORTED,
+        });
+    }
+    let cfg = serde_json::from_value(raw.clone()).map_err(|source| ModelError::Json { path, source })?;
+    Ok((cfg, raw))
+}
+
+/// Load the model of a directory: config, weights (any of the supported forms), family.
+pub fn load_seq2seq(dir: &Path, dtype: DType, device: &Device) -> Result<Box<dyn Seq2Seq>, ModelError> {
+    let (cfg, _) = read_config(dir)?;
+    let files = weights::discover(dir)?;
+    let vb = files.var_builder(dtype, device)?;
+    let weights_path = match &files {
+        weights::WeightFiles::Safetensors(p) => p[0].clone(),
+        weights::WeightFiles::PyTorch(p) => p.clone(),
+    };
+    let model: Box<dyn Seq2Seq> = match cfg {
+        FamilyConfig::Marian(c) => Box::new(marian::Marian::new(&c, vb).map_err(|source| ModelError::Weights {
+            path: weights_path,
+            source,
+        })?),
+    };
+    Ok(model)
+}

@@ -1,0 +1,157 @@
+//! Token-exact parity with Hugging Face transformers on tiny random-weight Marian models.
+//!
+//! The fixtures under `tests/fixtures/marian/` were written by `generate.py` there (pinned
+//! torch + transformers, see its README): models in the two config variants (opus-mt base
+//! style and tc-big style), the base model also as sharded safetensors and as
+//! `pytorch_model.bin`, and transformers' outputs for a padded batch: encoder states,
+//! first-step logits, and `generate()` results for greedy, beam and the saved generation
+//! config. CI needs no Python: it only reads these files.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use serde_json::Value;
+use svodka::generate::{GenerationConfig, generate};
+use svodka::models::{Seq2Seq, load_seq2seq};
+
+fn dir(variant: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/marian")
+        .join(variant)
+}
+
+fn json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    // Python's json writes the -inf biases of the recorded logits processors as a bare
+    // `-Infinity`, which strict JSON lacks; those fields are documentation only.
+    serde_json::from_str(&text.replace("-Infinity", "\"-Infinity\"")).unwrap()
+}
+
+fn ids(v: &Value) -> Vec<Vec<u32>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as u32)
+                .collect()
+        })
+        .collect()
+}
+
+fn load(variant: &str) -> Box<dyn Seq2Seq> {
+    load_seq2seq(&dir(variant), DType::F32, &Device::Cpu).unwrap_or_else(|e| panic!("{variant}: {e:?}"))
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
+/// The generation config `generate()` used: the model's files, then the call's kwargs.
+fn generation_config(variant: &str, kwargs: &Value) -> svodka::generate::Resolved {
+    let d = dir(variant);
+    let mut g: GenerationConfig = serde_json::from_value(json(&d.join("generation_config.json"))).unwrap();
+    g.fill_from_model_config(&json(&d.join("config.json")));
+    let over: GenerationConfig = serde_json::from_value(kwargs.clone()).unwrap();
+    g.merge(&over);
+    let max_pos = json(&d.join("config.json"))["max_position_embeddings"]
+        .as_u64()
+        .map(|v| v as usize);
+    g.resolve(max_pos).unwrap()
+}
+
+fn check_tensors(variant: &str) {
+    let d = dir(variant);
+    let model = load(variant);
+    let inputs = json(&d.join("reference/inputs.json"));
+    let (input_ids, mask) = (ids(&inputs["input_ids"]), ids(&inputs["attention_mask"]));
+    let (b, s) = (input_ids.len(), input_ids[0].len());
+    let dev = Device::Cpu;
+    let ids_t = Tensor::from_vec(input_ids.concat(), (b, s), &dev).unwrap();
+    let mask_t = Tensor::from_vec(mask.concat(), (b, s), &dev).unwrap();
+    let reference = candle_core::safetensors::load(d.join("reference/tensors.safetensors"), &dev).unwrap();
+
+    let enc = model.encode(&ids_t, &mask_t).unwrap();
+    let diff = max_abs_diff(&enc, &reference["encoder_last_hidden_state"]);
+    assert!(diff < 1e-4, "{variant}: encoder states differ by {diff}");
+
+    let mut cache = model.new_cache(&enc, &mask_t).unwrap();
+    let start = json(&d.join("reference/outputs.json"))["decoder_start_token_id"]
+        .as_u64()
+        .unwrap() as u32;
+    let tokens = Tensor::from_vec(vec![start; b], (b, 1), &dev).unwrap();
+    let logits = model.decode_step(&mut cache, &tokens).unwrap();
+    let diff = max_abs_diff(&logits, &reference["first_step_logits"]);
+    assert!(diff < 1e-4, "{variant}: first-step logits differ by {diff}");
+}
+
+/// Every recorded setting, batched and one at a time, token for token.
+fn check_generation(variant: &str, weights_from: &str) {
+    let d = dir(variant);
+    let model = load(weights_from);
+    let inputs = ids(&json(&d.join("reference/inputs.json"))["unpadded_input_ids"]);
+    let outputs = json(&d.join("reference/outputs.json"));
+    for (name, setting) in outputs["settings"].as_object().unwrap() {
+        let cfg = generation_config(variant, &setting["kwargs"]);
+        let want = ids(&setting["sequences"]);
+        let got = generate(model.as_ref(), &inputs, &cfg).unwrap();
+        let pad = cfg.pad_token_id;
+        let want_stripped: Vec<Vec<u32>> = want.iter().map(|w| strip_padding(w, pad)).collect();
+        assert_eq!(got, want_stripped, "{weights_from}: setting `{name}`, batched");
+        for (i, input) in inputs.iter().enumerate() {
+            let one = generate(model.as_ref(), std::slice::from_ref(input), &cfg).unwrap();
+            assert_eq!(
+                one[0], want_stripped[i],
+                "{weights_from}: setting `{name}`, row {i} alone"
+            );
+        }
+    }
+}
+
+/// `generate()` pads shorter rows after their end; the start token is the pad id too, so only
+/// trailing padding goes.
+fn strip_padding(seq: &[u32], pad: u32) -> Vec<u32> {
+    let mut end = seq.len();
+    while end > 1 && seq[end - 1] == pad {
+        end -= 1;
+    }
+    seq[..end].to_vec()
+}
+
+#[test]
+fn base_encoder_states_and_first_step_logits() {
+    check_tensors("base");
+}
+
+#[test]
+fn tcbig_encoder_states_and_first_step_logits() {
+    check_tensors("tcbig");
+}
+
+#[test]
+fn base_generation_is_token_exact() {
+    check_generation("base", "base");
+}
+
+#[test]
+fn tcbig_generation_is_token_exact() {
+    check_generation("tcbig", "tcbig");
+}
+
+#[test]
+fn sharded_and_pytorch_bin_weights_give_the_same_outputs() {
+    check_generation("base", "base-sharded");
+    check_generation("base", "base-bin");
+}
