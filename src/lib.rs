@@ -18,3 +18,4 @@ pub mod models;
 pub mod output;
 pub mod pipeline;
 pub mod tasks;
+pub mod tokenizer;
