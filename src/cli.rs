@@ -42,6 +42,52 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Print the effective configuration
     Config,
+    /// Translate text, one item per line (stdin when no file), one result per line
+    Translate(TranslateArgs),
+    /// Summarise text, one item per line (stdin when no file), one result per line
+    Summarize(SummarizeArgs),
+    /// List, describe and download the supported models
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// A card name (`svodka models list`) or a model directory [default: translate.models.FROM-TO]
+    #[arg(short, long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Source language (ISO 639-1)
+    #[arg(long, value_name = "LANG")]
+    pub from: String,
+    /// Target language (ISO 639-1)
+    #[arg(long, value_name = "LANG")]
+    pub to: String,
+    /// Input file, one item per line [default: stdin]
+    #[arg(value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SummarizeArgs {
+    /// The summariser [default: summarize.model]
+    #[arg(short, long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Language of the input and of the summaries [default: detected per line]
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
+    /// Input file, one item per line [default: stdin]
+    #[arg(value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// The model cards, and whether each is in the local Hugging Face cache
+    List,
+    /// One card in full, and where its files are
+    Info { name: String },
+    /// Download a card's files into the Hugging Face cache
+    Fetch { name: String },
 }
 
 #[derive(Debug, Args)]

@@ -143,6 +143,8 @@ pub struct SummarizeConfig {
     pub model: String,
     /// How many leading sentences "lead-3" takes. Default: 3.
     pub lead_sentences: usize,
+    /// Generation settings for model summarisers (transformers' names). Default: none.
+    pub generate: crate::generate::GenerationConfig,
 }
 
 impl Default for SummarizeConfig {
@@ -151,15 +153,42 @@ impl Default for SummarizeConfig {
             languages: vec!["en".into(), "ru".into()],
             model: "lead-3".into(),
             lead_sentences: 3,
+            generate: Default::default(),
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TranslateConfig {
-    /// Translator per language pair, e.g. `ru-en = "opus-mt-ru-en"`. Default: none.
+    /// Translator per language pair: a card name or a model directory.
+    /// Default: `ru-en = "opus-mt-ru-en"`, `en-ru = "opus-mt-en-ru"`.
     pub models: BTreeMap<String, String>,
+    /// Also translate whole articles (record field `translation`). Default: false.
+    pub full: bool,
+    /// Weights' dtype: "f32", "f16" or "bf16". Default: "f32".
+    pub dtype: String,
+    /// Text put before each input, per pair (e.g. `en-ru = ">>rus<< "` for multi-target
+    /// models); overrides the card's prefix. Default: none.
+    pub prefixes: BTreeMap<String, String>,
+    /// Generation settings over the model's generation_config.json and its card
+    /// (transformers' names: num_beams, max_new_tokens, length_penalty, …). Default: none.
+    pub generate: crate::generate::GenerationConfig,
+}
+
+impl Default for TranslateConfig {
+    fn default() -> Self {
+        TranslateConfig {
+            models: [("en-ru", "opus-mt-en-ru"), ("ru-en", "opus-mt-ru-en")]
+                .into_iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            full: false,
+            dtype: "f32".into(),
+            prefixes: BTreeMap::new(),
+            generate: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -278,7 +307,11 @@ impl PipelineConfig {
                 message: "must be a file path or \"-\" for standard output".into(),
             });
         }
-        for pair in self.translate.models.keys() {
+        crate::models::parse_dtype(&self.translate.dtype).map_err(|e| ConfigError::Invalid {
+            key: "translate.dtype".into(),
+            message: e.to_string(),
+        })?;
+        for pair in self.translate.models.keys().chain(self.translate.prefixes.keys()) {
             let ok = pair
                 .split_once('-')
                 .is_some_and(|(a, b)| check_lang_list("", &[a.into(), b.into()]).is_ok());
@@ -339,9 +372,12 @@ fn apply_set(table: &mut toml::Table, arg: &str) -> Result<(), ConfigError> {
         key: key.into(),
     };
     let section = known.get(parts[0]).and_then(|v| v.as_table()).ok_or_else(unknown)?;
-    // Map-valued keys (translate.models.<pair>) accept any sub-key.
-    let is_map = parts.len() == 3 && parts[0] == "translate" && parts[1] == "models";
-    if !is_map && (parts.len() != 2 || !section.contains_key(parts[1])) {
+    // Map-valued keys (translate.models.<pair>, translate.prefixes.<pair>) accept any
+    // sub-key; generation settings accept transformers' names.
+    let is_map = parts.len() == 3 && parts[0] == "translate" && ["models", "prefixes"].contains(&parts[1]);
+    let is_generate = parts.len() == 3 && parts[1] == "generate" && crate::generate::config::KEYS.contains(&parts[2]);
+    let known_key = parts.len() == 2 && (section.contains_key(parts[1]) || parts[1] == "generate");
+    if !is_map && !is_generate && !known_key {
         return Err(unknown());
     }
     let mut cur = table;
@@ -410,9 +446,11 @@ mod tests {
                 "summarize.languages=[\"ru\"]",
                 "language.unsupported=process",
                 "translate.models.ru-en=opus",
+                "translate.generate.num_beams=2",
             ],
         )
         .unwrap();
+        assert_eq!(cfg.translate.generate.num_beams, Some(2));
         assert_eq!(cfg.chunk.max_tokens, 77);
         assert_eq!(cfg.summarize.languages, vec!["ru".to_string()]);
         assert_eq!(cfg.language.unsupported, UnsupportedLanguage::Process);

@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize};
 pub enum Error {
     #[error("invalid configuration")]
     Config(#[from] crate::config::ConfigError),
+    #[error("cannot read input `{}`", path.display())]
+    Input {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot write output `{}`", path.display())]
     Output {
         path: PathBuf,
@@ -23,10 +29,18 @@ pub enum Error {
     },
     #[error("cannot resume into `{}`: {reason}", path.display())]
     Resume { path: PathBuf, reason: String },
+    #[error("cannot set up the models")]
+    Tasks(#[source] Box<crate::tasks::TaskError>),
     #[error("cannot start the worker pool")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
     #[error("the {stage} stage stopped unexpectedly")]
     Stage { stage: &'static str },
+}
+
+impl From<crate::tasks::TaskError> for Error {
+    fn from(e: crate::tasks::TaskError) -> Self {
+        Error::Tasks(Box::new(e))
+    }
 }
 
 /// The pipeline stage an article failed in; serialised into the record's `error.stage`.

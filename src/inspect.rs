@@ -13,7 +13,7 @@ use crate::config::PipelineConfig;
 use crate::error::Error;
 use crate::ingest::{self, Unit};
 use crate::output::{Counts, Record, Status};
-use crate::pipeline::{Prepared, chunk_budget, prepare};
+use crate::pipeline::{Prepared, prepare};
 use crate::tasks::Tasks;
 
 #[derive(Serialize)]
@@ -48,8 +48,6 @@ pub fn inspect(
     out: &mut dyn Write,
 ) -> Result<Counts, Error> {
     let tasks = Tasks::from_config(cfg)?;
-    let budget = chunk_budget(cfg, &tasks);
-    let counter = crate::chunk::EstimateCounter;
     let mut counts = Counts::default();
     let mut seen = 0usize;
     let mut result = Ok(());
@@ -58,7 +56,7 @@ pub fn inspect(
             return ControlFlow::Break(());
         }
         seen += 1;
-        let line = match prepare(unit, cfg, &counter, budget) {
+        let line = match prepare(unit, cfg, &tasks) {
             Prepared::Job(job) => {
                 counts.add(Status::Ok);
                 let a = &job.article;

@@ -15,6 +15,7 @@ pub mod generate;
 pub mod ingest;
 pub mod inspect;
 pub mod models;
+pub mod oneoff;
 pub mod output;
 pub mod pipeline;
 pub mod tasks;

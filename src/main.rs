@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use svodka::cli::{Cli, Command};
+use svodka::cli::{Cli, Command, ModelsCommand};
 use svodka::config::PipelineConfig;
 use svodka::pipeline::{self, RunOptions};
 
@@ -60,6 +60,31 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Translate(args) => {
+            let cfg = PipelineConfig::load(g.config.as_deref(), &task_sets(&g.sets, "translate"))?;
+            let failed =
+                svodka::oneoff::translate(&cfg, args.model.as_deref(), &args.from, &args.to, args.file.as_deref())?;
+            Ok(if failed > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Summarize(args) => {
+            let cfg = PipelineConfig::load(g.config.as_deref(), &task_sets(&g.sets, "summarize"))?;
+            svodka::oneoff::summarize(&cfg, args.model.as_deref(), args.lang.as_deref(), args.file.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Models(m) => {
+            match m {
+                ModelsCommand::List => svodka::oneoff::models_list()?,
+                ModelsCommand::Info { name } => svodka::oneoff::models_info(&name)?,
+                ModelsCommand::Fetch { name } => {
+                    svodka::oneoff::models_fetch(&name, !g.quiet && std::io::stderr().is_terminal())?
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run(args) => {
             let mut sets = g.sets.clone();
             if let Some(o) = &args.output {
@@ -97,6 +122,16 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// In the one-off commands `--set generate.KEY=V` means the generation settings of that task.
+fn task_sets(sets: &[String], task: &str) -> Vec<String> {
+    sets.iter()
+        .map(|s| match s.strip_prefix("generate.") {
+            Some(rest) => format!("{task}.generate.{rest}"),
+            None => s.clone(),
+        })
+        .collect()
 }
 
 /// Quote a path as a TOML string for a `--set` override.

@@ -58,6 +58,9 @@ pub struct Record {
     pub chunks: Option<usize>,
     pub models: BTreeMap<String, String>,
     pub timings_ms: BTreeMap<String, f64>,
+    /// Whole-article translations, only with `translate.full`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub translation: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,6 +85,7 @@ impl Record {
             chunks: None,
             models: BTreeMap::new(),
             timings_ms: BTreeMap::new(),
+            translation: BTreeMap::new(),
             skip_reason: None,
             error: Some(err.into()),
         }

@@ -27,7 +27,7 @@ use crossbeam_channel::{bounded, unbounded};
 use rayon::iter::{ParallelBridge, ParallelIterator};
 
 use crate::article::{self, Article};
-use crate::chunk::{Chunk, EstimateCounter, TokenCounter, chunk_text};
+use crate::chunk::{Chunk, EstimateCounter, chunk_text};
 use crate::config::{PipelineConfig, UnsupportedLanguage};
 use crate::error::Error;
 use crate::ingest::{self, Unit};
@@ -72,8 +72,9 @@ fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 1e6).round() / 1000.0
 }
 
-/// Decode, parse, detect the language, apply the language policy, chunk.
-pub fn prepare(unit: Unit, cfg: &PipelineConfig, counter: &dyn TokenCounter, budget: usize) -> Prepared {
+/// Decode, parse, detect the language, apply the language policy, chunk (with the token
+/// counter of the model that will read the article, if there is one).
+pub fn prepare(unit: Unit, cfg: &PipelineConfig, tasks: &Tasks) -> Prepared {
     let t = Instant::now();
     let article = match article::parse(&unit.source, unit.payload) {
         Ok(a) => a,
@@ -97,7 +98,11 @@ pub fn prepare(unit: Unit, cfg: &PipelineConfig, counter: &dyn TokenCounter, bud
     }
     let t = Instant::now();
     let lang = article.lang.as_deref().unwrap_or("en");
-    let chunks = chunk_text(&article.body, lang, budget, counter);
+    let base = chunk_budget(cfg, tasks);
+    let chunks = match tasks.chunking_for(lang) {
+        Some((counter, limit)) => chunk_text(&article.body, lang, limit.map_or(base, |l| l.min(base)), counter),
+        None => chunk_text(&article.body, lang, base, &EstimateCounter),
+    };
     let mut timings = BTreeMap::new();
     timings.insert("parse".into(), parse_ms);
     timings.insert("chunk".into(), ms(t));
@@ -125,6 +130,7 @@ fn base_record(a: &Article, chunks: Option<usize>) -> Record {
         chunks,
         models: BTreeMap::new(),
         timings_ms: BTreeMap::new(),
+        translation: BTreeMap::new(),
         skip_reason: None,
         error: None,
     }
@@ -150,8 +156,6 @@ fn write_delay() -> Option<Duration> {
 pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error> {
     let start = Instant::now();
     let tasks = Tasks::from_config(cfg)?;
-    let counter = EstimateCounter;
-    let budget = chunk_budget(cfg, &tasks);
 
     let point = if opts.resume {
         if cfg.output.path == "-" {
@@ -241,13 +245,13 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
 
         // Parse pool: decode, parse, chunk in parallel; results leave in any order.
         let rec_tx_parse = rec_tx.clone();
-        let counter = &counter;
+        let tasks = &tasks;
         s.spawn(move || {
             pool.install(|| {
                 unit_rx
                     .into_iter()
                     .par_bridge()
-                    .for_each(|(n, unit)| match prepare(unit, cfg, counter, budget) {
+                    .for_each(|(n, unit)| match prepare(unit, cfg, tasks) {
                         Prepared::Job(job) => {
                             let _ = job_tx.send((n, job));
                         }
@@ -259,7 +263,6 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         });
 
         // Model stage: everything ready forms one wave, batched across articles.
-        let tasks = &tasks;
         s.spawn(move || {
             while let Ok(first) = job_rx.recv() {
                 let mut wave = vec![first];
@@ -288,6 +291,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                             .insert("translate".into(), (o.translate_ms * 1000.0).round() / 1000.0);
                     }
                     rec.summary = o.summary;
+                    rec.translation = o.translation;
                     rec.missing = o.missing;
                     rec.models = o.models;
                     if let Some(e) = o.error {

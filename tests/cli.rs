@@ -18,10 +18,15 @@ fn articles() -> PathBuf {
     fixtures().join("articles")
 }
 
+/// Translation off: the default opus-mt cards cannot be fetched here, and these tests are
+/// about everything around the models. The model tests (`models_cli.rs`) set their own.
+const NO_TRANSLATION: &str = "translate.models={}";
+
 /// Run svodka in `dir` (so no stray pipeline.toml is picked up) with optional stdin.
 fn svodka_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.args(args)
+        .args(["--set", NO_TRANSLATION])
         .current_dir(dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -538,7 +543,17 @@ fn killed_run_resumes_to_the_same_output() {
 
     let part = tmp.path().join("part.jsonl");
     let mut child = Command::new(BIN)
-        .args(["run", "-q", "--threads", "2", "-o", part.to_str().unwrap(), "corpus"])
+        .args([
+            "run",
+            "-q",
+            "--threads",
+            "2",
+            "-o",
+            part.to_str().unwrap(),
+            "corpus",
+            "--set",
+            NO_TRANSLATION,
+        ])
         .current_dir(tmp.path())
         .env("SVODKA_TEST_WRITE_DELAY_MS", "40")
         .stdout(Stdio::null())

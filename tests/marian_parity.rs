@@ -62,9 +62,9 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 /// The generation config `generate()` used: the model's files, then the call's kwargs.
 fn generation_config(variant: &str, kwargs: &Value) -> svodka::generate::Resolved {
     let d = dir(variant);
-    let mut g: GenerationConfig = serde_json::from_value(json(&d.join("generation_config.json"))).unwrap();
+    let mut g = GenerationConfig::from_hf_json(&json(&d.join("generation_config.json"))).unwrap();
     g.fill_from_model_config(&json(&d.join("config.json")));
-    let over: GenerationConfig = serde_json::from_value(kwargs.clone()).unwrap();
+    let over = GenerationConfig::from_hf_json(kwargs).unwrap();
     g.merge(&over);
     let max_pos = json(&d.join("config.json"))["max_position_embeddings"]
         .as_u64()

@@ -65,8 +65,11 @@ impl TokenIds {
 }
 
 /// Every setting svodka honours; `None` means "not set here" so layers can be merged.
+/// Unknown keys are errors in svodka's own files (`pipeline.toml`, cards); Hugging Face's
+/// `generation_config.json` goes through [`GenerationConfig::from_hf_json`], which keeps only
+/// these keys.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct GenerationConfig {
     /// Longest decoder sequence, the start token included. transformers' default: 20.
     pub max_length: Option<usize>,
@@ -103,6 +106,28 @@ pub struct GenerationConfig {
     pub do_sample: Option<bool>,
 }
 
+/// The keys of [`GenerationConfig`], for filtering Hugging Face files and checking `--set`.
+pub const KEYS: &[&str] = &[
+    "max_length",
+    "max_new_tokens",
+    "min_length",
+    "min_new_tokens",
+    "num_beams",
+    "length_penalty",
+    "early_stopping",
+    "no_repeat_ngram_size",
+    "repetition_penalty",
+    "bad_words_ids",
+    "forced_bos_token_id",
+    "forced_eos_token_id",
+    "decoder_start_token_id",
+    "eos_token_id",
+    "pad_token_id",
+    "renormalize_logits",
+    "remove_invalid_values",
+    "do_sample",
+];
+
 macro_rules! merge_fields {
     ($self:ident, $other:ident, $($f:ident),*) => {
         $( if $other.$f.is_some() { $self.$f = $other.$f.clone(); } )*
@@ -134,6 +159,22 @@ impl GenerationConfig {
             remove_invalid_values,
             do_sample
         );
+    }
+
+    /// A Hugging Face `generation_config.json` (or any JSON object): the keys svodka knows,
+    /// the rest (`transformers_version`, sampling knobs at their defaults, …) ignored; JSON
+    /// `null` means unset.
+    pub fn from_hf_json(v: &serde_json::Value) -> Result<GenerationConfig, serde_json::Error> {
+        let known: serde_json::Map<String, serde_json::Value> = v
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(k, v)| KEYS.contains(&k.as_str()) && !v.is_null())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        serde_json::from_value(serde_json::Value::Object(known))
     }
 
     /// Token ids that `config.json` carries and `generation_config.json` may lack.
@@ -263,11 +304,18 @@ mod tests {
 
     #[test]
     fn parses_hf_files_and_resolves_lengths() {
-        let g: GenerationConfig = serde_json::from_str(
-            r#"{"bad_words_ids": [[5]], "decoder_start_token_id": 5, "eos_token_id": 0, "forced_eos_token_id": 0,
+        let g = GenerationConfig::from_hf_json(
+            &serde_json::from_str(
+                r#"{"bad_words_ids": [[5]], "decoder_start_token_id": 5, "eos_token_id": 0, "forced_eos_token_id": 0,
                 "max_length": 512, "num_beams": 4, "pad_token_id": 5, "early_stopping": "never", "transformers_version": "x"}"#,
+            )
+            .unwrap(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            serde_json::from_str::<GenerationConfig>(r#"{"num_beam": 4}"#).is_err(),
+            "typos are caught"
+        );
         let r = g.resolve(Some(512)).unwrap();
         assert_eq!((r.max_length, r.num_beams, r.pad_token_id), (512, 4, 5));
         assert_eq!(r.early_stopping, EarlyStopping::Never);

@@ -14,6 +14,8 @@
 //! of that, so the families are written here on candle-core / candle-nn, in candle's style.
 
 pub mod cache;
+pub mod card;
+pub mod hub;
 pub mod layers;
 pub mod marian;
 pub mod weights;
@@ -54,8 +56,20 @@ pub enum ModelError {
         model_type: String,
         supported: &'static str,
     },
+    #[error("unknown model `{spec}`: neither a directory nor a model card (cards: {cards})")]
+    UnknownModel { spec: String, cards: String },
+    #[error("model `{name}` is not available here. Tried: {tried}. To get it: {how}")]
+    NotAvailable { name: String, tried: String, how: String },
     #[error("unknown dtype `{0}` (expected f32, f16 or bf16)")]
     DType(String),
+    #[error("cannot load the tokenizer")]
+    Tokenizer(#[from] crate::tokenizer::TokenizerError),
+    #[error("invalid generation settings for `{model}`")]
+    Generation {
+        model: String,
+        #[source]
+        source: crate::generate::config::GenerationConfigError,
+    },
     #[error("model computation failed")]
     Candle(#[from] candle_core::Error),
 }

@@ -9,6 +9,7 @@
 //! by a configured translator; otherwise the language is listed in `missing`.
 
 mod lead3;
+pub mod seq2seq;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -18,6 +19,7 @@ pub use lead3::Lead;
 use crate::chunk::Chunk;
 use crate::config::{ConfigError, PipelineConfig};
 use crate::error::{ArticleError, ErrorKind, Stage};
+use crate::models::ModelError;
 
 /// One text to summarise.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +46,14 @@ pub trait Translator: Send + Sync {
     fn source_lang(&self) -> &str;
     fn target_lang(&self) -> &str;
     fn translate(&self, batch: &[&str]) -> Vec<Result<String, ArticleError>>;
+    /// The model's own token counter, for chunking articles it will translate.
+    fn counter(&self) -> Option<&dyn crate::chunk::TokenCounter> {
+        None
+    }
+    /// Token budget of one input, if the model has one.
+    fn max_input_tokens(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// The configured backends.
@@ -53,6 +63,7 @@ pub struct Tasks {
     languages: Vec<String>,
     batch_tokens: usize,
     batch_items: usize,
+    full: bool,
 }
 
 /// What the tasks made of one article.
@@ -62,6 +73,8 @@ pub struct Outcome {
     /// Which backend produced each field, e.g. `summary.en` → `lead-3`.
     pub models: BTreeMap<String, String>,
     pub missing: Vec<String>,
+    /// Whole-article translations by language (`translate.full`).
+    pub translation: BTreeMap<String, String>,
     /// Set when a backend failed on this article; the record becomes an error record.
     pub error: Option<ArticleError>,
     pub summarize_ms: f64,
@@ -75,25 +88,72 @@ pub struct TaskInput<'a> {
     pub chunks: &'a [Chunk],
 }
 
+/// Why the tasks could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot load the model of `{key}`")]
+    Model {
+        key: String,
+        #[source]
+        source: Box<ModelError>,
+    },
+}
+
+/// Load the translator `spec` (a card name or a model directory) for `source` → `target`.
+pub fn load_translator(
+    cfg: &PipelineConfig,
+    spec: &str,
+    source: &str,
+    target: &str,
+) -> Result<seq2seq::Seq2SeqTranslator, ModelError> {
+    let loc = crate::models::hub::locate(spec)?;
+    let pair = format!("{source}-{target}");
+    let opts = seq2seq::TranslatorOptions {
+        source: source.to_string(),
+        target: target.to_string(),
+        prefix: cfg.translate.prefixes.get(&pair).cloned(),
+        generate: cfg.translate.generate.clone(),
+        dtype: crate::models::parse_dtype(&cfg.translate.dtype)?,
+        batch_tokens: cfg.batch.max_tokens,
+        batch_items: cfg.batch.max_items,
+    };
+    seq2seq::Seq2SeqTranslator::load(&loc, &opts)
+}
+
 impl Tasks {
     /// Build the backends named in the configuration; an unknown name is an error naming the key.
-    pub fn from_config(cfg: &PipelineConfig) -> Result<Tasks, ConfigError> {
+    pub fn from_config(cfg: &PipelineConfig) -> Result<Tasks, TaskError> {
         let summarizer: Box<dyn Summarizer> = match cfg.summarize.model.as_str() {
             "lead-3" | "lead" => Box::new(Lead::new(cfg.summarize.lead_sentences)),
             other => {
-                return Err(ConfigError::Invalid {
+                return Err(TaskError::Config(ConfigError::Invalid {
                     key: "summarize.model".into(),
                     message: format!("unknown summariser `{other}` (available: lead-3)"),
-                });
+                }));
             }
         };
-        if let Some((pair, model)) = cfg.translate.models.iter().next() {
-            return Err(ConfigError::Invalid {
-                key: format!("translate.models.{pair}"),
-                message: format!("unknown translator `{model}` (this version has no translation models yet)"),
-            });
+        let mut translators: Vec<Box<dyn Translator>> = Vec::new();
+        for (pair, spec) in &cfg.translate.models {
+            let (source, target) = pair.split_once('-').expect("validated as a pair");
+            translators.push(Box::new(load_translator(cfg, spec, source, target).map_err(|e| {
+                TaskError::Model {
+                    key: format!("translate.models.{pair}"),
+                    source: Box::new(e),
+                }
+            })?));
         }
-        Ok(Tasks::new(summarizer, Vec::new(), cfg))
+        Ok(Tasks::new(summarizer, translators, cfg))
+    }
+
+    /// The token counter and budget chunks of a `lang` article should use: those of the model
+    /// that reads that language, else `None` (the estimate and `chunk.max_tokens`).
+    pub fn chunking_for(&self, lang: &str) -> Option<(&dyn crate::chunk::TokenCounter, Option<usize>)> {
+        self.translators
+            .iter()
+            .find(|t| t.source_lang() == lang)
+            .and_then(|t| t.counter().map(|c| (c, t.max_input_tokens())))
     }
 
     pub fn new(summarizer: Box<dyn Summarizer>, translators: Vec<Box<dyn Translator>>, cfg: &PipelineConfig) -> Tasks {
@@ -103,6 +163,7 @@ impl Tasks {
             languages: cfg.summarize.languages.clone(),
             batch_tokens: cfg.batch.max_tokens,
             batch_items: cfg.batch.max_items,
+            full: cfg.translate.full,
         }
     }
 
@@ -194,43 +255,54 @@ impl Tasks {
             }
         }
 
-        // 2. Translations of the source-language summary into the languages still missing.
+        // 2. Translations of the source-language summary into the languages still missing,
+        //    and with `translate.full` the whole article. The translator batches by itself.
         for tr in &self.translators {
-            let mut jobs: Vec<(usize, String)> = Vec::new();
+            let (src, tgt) = (tr.source_lang(), tr.target_lang());
+            let mut jobs: Vec<(usize, bool)> = Vec::new();
+            let mut texts: Vec<&str> = Vec::new();
             for (i, o) in out.iter().enumerate() {
-                if o.error.is_none()
-                    && self.languages.iter().any(|l| l == tr.target_lang())
-                    && !o.summary.contains_key(tr.target_lang())
-                    && let Some(s) = o.summary.get(tr.source_lang())
+                if o.error.is_some() {
+                    continue;
+                }
+                if self.languages.iter().any(|l| l == tgt)
+                    && !o.summary.contains_key(tgt)
+                    && let Some(s) = o.summary.get(src)
                 {
-                    jobs.push((i, s.clone()));
+                    jobs.push((i, false));
+                    texts.push(s.as_str());
+                }
+                if self.full && articles[i].lang == Some(src) {
+                    jobs.push((i, true));
+                    texts.push(articles[i].body);
                 }
             }
-            let lengths: Vec<usize> = jobs.iter().map(|(_, s)| s.split_whitespace().count()).collect();
-            for batch in crate::batch::plan(&lengths, self.batch_tokens, self.batch_items) {
-                let texts: Vec<&str> = batch.iter().map(|&k| jobs[k].1.as_str()).collect();
-                let t = Instant::now();
-                let res = tr.translate(&texts);
-                let ms = t.elapsed().as_secs_f64() * 1000.0 / batch.len() as f64;
-                for (&k, r) in batch.iter().zip(res) {
-                    let o = &mut out[jobs[k].0];
-                    o.translate_ms += ms;
-                    match r {
-                        Ok(text) => {
-                            let src_model = o
-                                .models
-                                .get(&format!("summary.{}", tr.source_lang()))
-                                .cloned()
-                                .unwrap_or_default();
-                            o.summary.insert(tr.target_lang().to_string(), text);
-                            o.models.insert(
-                                format!("summary.{}", tr.target_lang()),
-                                format!("{src_model} → {}", tr.name()),
-                            );
-                        }
-                        Err(e) => {
-                            o.error.get_or_insert(e);
-                        }
+            if texts.is_empty() {
+                continue;
+            }
+            // Owned copies: the summaries live in `out`, which the results are written into.
+            let owned: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
+            let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+            let t = Instant::now();
+            let res = tr.translate(&refs);
+            let total: usize = refs.iter().map(|t| t.len().max(1)).sum();
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            for ((&(i, full), r), text) in jobs.iter().zip(res).zip(&refs) {
+                let o = &mut out[i];
+                o.translate_ms += ms * text.len().max(1) as f64 / total as f64;
+                match r {
+                    Ok(text) if full => {
+                        o.translation.insert(tgt.to_string(), text);
+                        o.models.insert(format!("translation.{tgt}"), tr.name().to_string());
+                    }
+                    Ok(text) => {
+                        let src_model = o.models.get(&format!("summary.{src}")).cloned().unwrap_or_default();
+                        o.summary.insert(tgt.to_string(), text);
+                        o.models
+                            .insert(format!("summary.{tgt}"), format!("{src_model} → {}", tr.name()));
+                    }
+                    Err(e) => {
+                        o.error.get_or_insert(e);
                     }
                 }
             }
@@ -318,13 +390,15 @@ mod tests {
                 .contains("summarize.model")
         );
         let mut cfg = PipelineConfig::default();
-        cfg.translate.models.insert("ru-en".into(), "opus".into());
+        cfg.translate.models.clear();
+        cfg.translate.models.insert("ru-en".into(), "no-such-model".into());
+        let err = Tasks::from_config(&cfg).err().unwrap();
+        assert!(err.to_string().contains("translate.models.ru-en"), "{err}");
         assert!(
-            Tasks::from_config(&cfg)
-                .err()
+            std::error::Error::source(&err)
                 .unwrap()
                 .to_string()
-                .contains("translate.models.ru-en")
+                .contains("no-such-model")
         );
     }
 }

@@ -1,0 +1,73 @@
+//! Model cards: one TOML file per supported model in `models/`, compiled into the binary so
+//! `svodka models list` and card names work wherever the binary runs.
+//!
+//! A card says what a model is for (family, task, languages), where it lives on the Hugging
+//! Face Hub (repo, revision), how inputs are prepared (prefix, input limit) and its
+//! generation defaults. It does not list files: the loader discovers them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::generate::GenerationConfig;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Card {
+    pub name: String,
+    pub family: String,
+    /// `translate` or `summarize`.
+    pub task: String,
+    pub source_lang: String,
+    pub target_lang: String,
+    pub repo: String,
+    #[serde(default = "main_revision")]
+    pub revision: String,
+    #[serde(default)]
+    pub prefix: String,
+    pub max_input_tokens: usize,
+    #[serde(default)]
+    pub generate: GenerationConfig,
+}
+
+fn main_revision() -> String {
+    "main".into()
+}
+
+const BUILT_IN: &[(&str, &str)] = &[
+    ("opus-mt-en-ru.toml", include_str!("../../models/opus-mt-en-ru.toml")),
+    ("opus-mt-ru-en.toml", include_str!("../../models/opus-mt-ru-en.toml")),
+];
+
+/// All built-in cards, sorted by name.
+pub fn all() -> Vec<Card> {
+    let mut cards: Vec<Card> = BUILT_IN
+        .iter()
+        .map(|(file, text)| {
+            toml::from_str(text).unwrap_or_else(|e| panic!("built-in card models/{file} is invalid: {e}"))
+        })
+        .collect();
+    cards.sort_by(|a, b| a.name.cmp(&b.name));
+    cards
+}
+
+pub fn find(name: &str) -> Option<Card> {
+    all().into_iter().find(|c| c.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_cards_parse_and_are_consistent() {
+        let cards = all();
+        assert!(cards.len() >= 2);
+        for c in &cards {
+            assert!(["translate", "summarize"].contains(&c.task.as_str()), "{}", c.name);
+            assert!(c.repo.contains('/'), "{}", c.name);
+            assert!(c.max_input_tokens > 0);
+        }
+        let ru_en = find("opus-mt-ru-en").unwrap();
+        assert_eq!((ru_en.source_lang.as_str(), ru_en.target_lang.as_str()), ("ru", "en"));
+        assert_eq!(ru_en.generate.num_beams, Some(4));
+    }
+}

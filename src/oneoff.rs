@@ -1,0 +1,202 @@
+//! `svodka translate`, `svodka summarize` and `svodka models`: the one-off commands for quick
+//! use, scripting and checking a model by hand. They read one item per line and print one
+//! result per line, through the same backends the pipeline uses.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+use crate::config::PipelineConfig;
+use crate::error::Error;
+use crate::models::{card, hub};
+use crate::tasks::{Lead, Summarizer, SummaryInput, TaskError, load_translator};
+
+/// Lines are translated in blocks of this many, so a large file streams.
+const BLOCK: usize = 256;
+
+fn read_lines(file: Option<&Path>, mut each_block: impl FnMut(&[String]) -> Result<(), Error>) -> Result<(), Error> {
+    let input: Box<dyn BufRead> = match file {
+        Some(p) => Box::new(std::io::BufReader::new(std::fs::File::open(p).map_err(|source| {
+            Error::Input {
+                path: p.to_path_buf(),
+                source,
+            }
+        })?)),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let mut block = Vec::with_capacity(BLOCK);
+    for line in input.lines() {
+        let line = line.map_err(|source| Error::Input {
+            path: file.map_or("<stdin>".into(), Path::to_path_buf),
+            source,
+        })?;
+        block.push(line);
+        if block.len() == BLOCK {
+            each_block(&block)?;
+            block.clear();
+        }
+    }
+    if !block.is_empty() {
+        each_block(&block)?;
+    }
+    Ok(())
+}
+
+fn print_lines(lines: impl IntoIterator<Item = String>) -> Result<(), Error> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for l in lines {
+        // One result per line, whatever the model wrote.
+        let one = l.split_whitespace().collect::<Vec<_>>().join(" ");
+        writeln!(out, "{one}").map_err(|source| Error::Output {
+            path: "<stdout>".into(),
+            source,
+        })?;
+    }
+    out.flush().map_err(|source| Error::Output {
+        path: "<stdout>".into(),
+        source,
+    })
+}
+
+pub fn translate(
+    cfg: &PipelineConfig,
+    model: Option<&str>,
+    from: &str,
+    to: &str,
+    file: Option<&Path>,
+) -> Result<usize, Error> {
+    let pair = format!("{from}-{to}");
+    let spec = match model {
+        Some(m) => m.to_string(),
+        None => cfg.translate.models.get(&pair).cloned().ok_or_else(|| {
+            Error::Config(crate::config::ConfigError::Invalid {
+                key: format!("translate.models.{pair}"),
+                message: "no model is configured for this pair; pass --model".into(),
+            })
+        })?,
+    };
+    let tr = load_translator(cfg, &spec, from, to).map_err(|source| {
+        Error::from(TaskError::Model {
+            key: format!("--model {spec}"),
+            source: Box::new(source),
+        })
+    })?;
+    let mut failed = 0;
+    read_lines(file, |block| {
+        let refs: Vec<&str> = block.iter().map(String::as_str).collect();
+        let out = tr.translate_all(&refs);
+        failed += out.iter().filter(|r| r.is_err()).count();
+        print_lines(out.into_iter().map(|r| {
+            r.unwrap_or_else(|e| {
+                tracing::error!("{e}");
+                String::new()
+            })
+        }))
+    })?;
+    Ok(failed)
+}
+
+pub fn summarize(
+    cfg: &PipelineConfig,
+    model: Option<&str>,
+    lang: Option<&str>,
+    file: Option<&Path>,
+) -> Result<usize, Error> {
+    let spec = model.unwrap_or(&cfg.summarize.model);
+    let lead: Box<dyn Summarizer> = match spec {
+        "lead-3" | "lead" => Box::new(Lead::new(cfg.summarize.lead_sentences)),
+        other => {
+            let what = if Path::new(other).is_dir() {
+                let family = crate::models::read_config(Path::new(other)).map(|(_, raw)| raw["model_type"].to_string());
+                format!(
+                    "`{other}` is a {} model directory; this version summarises with lead-3 only",
+                    family.unwrap_or_default()
+                )
+            } else {
+                format!("unknown summariser `{other}` (available: lead-3)")
+            };
+            return Err(Error::Config(crate::config::ConfigError::Invalid {
+                key: "--model".into(),
+                message: what,
+            }));
+        }
+    };
+    read_lines(file, |block| {
+        let langs: Vec<String> = block
+            .iter()
+            .map(|l| {
+                lang.map(str::to_string)
+                    .or_else(|| crate::article::lang::detect(l).map(|(c, _)| c))
+                    .unwrap_or_else(|| "en".into())
+            })
+            .collect();
+        let inputs: Vec<SummaryInput<'_>> = block
+            .iter()
+            .zip(&langs)
+            .map(|(t, l)| SummaryInput {
+                text: t,
+                source_lang: l,
+                target_lang: l,
+            })
+            .collect();
+        print_lines(lead.summarize(&inputs).into_iter().map(|r| r.unwrap_or_default()))
+    })?;
+    Ok(0)
+}
+
+pub fn models_list() -> Result<(), Error> {
+    let mut out = String::from("NAME\tFAMILY\tTASK\tLANGUAGES\tREPO@REVISION\tCACHED\n");
+    for c in card::all() {
+        let cached = hub::cached_dir(&c).map_or("no".to_string(), |d| d.display().to_string());
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}→{}\t{}@{}\t{}\n",
+            c.name, c.family, c.task, c.source_lang, c.target_lang, c.repo, c.revision, cached
+        ));
+    }
+    print_lines_raw(&out)
+}
+
+fn print_lines_raw(s: &str) -> Result<(), Error> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(s.as_bytes()).map_err(|source| Error::Output {
+        path: "<stdout>".into(),
+        source,
+    })
+}
+
+fn find_card(name: &str) -> Result<card::Card, Error> {
+    card::find(name).ok_or_else(|| {
+        Error::from(TaskError::Model {
+            key: format!("model `{name}`"),
+            source: Box::new(crate::models::ModelError::UnknownModel {
+                spec: name.to_string(),
+                cards: card::all().into_iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+            }),
+        })
+    })
+}
+
+pub fn models_info(name: &str) -> Result<(), Error> {
+    let c = find_card(name)?;
+    let mut s = toml::to_string_pretty(&c).expect("cards serialise");
+    match hub::cached_dir(&c) {
+        Some(d) => s.push_str(&format!("\n# cached at {}\n", d.display())),
+        None => s.push_str("\n# not in the Hugging Face cache; `svodka models fetch` downloads it\n"),
+    }
+    print_lines_raw(&s)
+}
+
+pub fn models_fetch(name: &str, progress: bool) -> Result<(), Error> {
+    let c = find_card(name)?;
+    let dir = match hub::cached_dir(&c) {
+        Some(d) => d,
+        None => hub::fetch(&c, progress).map_err(|source| {
+            Error::from(TaskError::Model {
+                key: format!("model `{name}`"),
+                source: Box::new(source),
+            })
+        })?,
+    };
+    print_lines_raw(&format!("{}\n", dir.display()))
+}
