@@ -62,6 +62,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Translate(args) => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &task_sets(&g.sets, "translate"))?;
+            size_compute_pool(cfg.run.threads);
             let failed =
                 svodka::oneoff::translate(&cfg, args.model.as_deref(), &args.from, &args.to, args.file.as_deref())?;
             Ok(if failed > 0 {
@@ -94,6 +95,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 sets.push(format!("run.threads={t}"));
             }
             let cfg = PipelineConfig::load(g.config.as_deref(), &sets)?;
+            size_compute_pool(cfg.run.threads);
             let opts = RunOptions {
                 inputs: args.inputs,
                 resume: args.resume,
@@ -121,6 +123,19 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+    }
+}
+
+/// Model computation (batches in parallel, and candle's kernels inside each) shares rayon's
+/// global pool, so workers × intra-op threads stay within `run.threads` (0 = one per core).
+fn size_compute_pool(threads: usize) {
+    let n = if threads == 0 {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    } else {
+        threads
+    };
+    if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+        tracing::debug!("rayon's global pool was already set up: {e}");
     }
 }
 

@@ -14,6 +14,10 @@
 //! cannot deadlock the pool. The model stage takes every article that is ready and runs
 //! them as one wave, so batches fill up exactly when the models are the bottleneck.
 //!
+//! Parsing runs on its own rayon pool, models on rayon's global pool: parse workers block on
+//! the unit channel while they wait for input, and must never occupy the threads that the
+//! model stage's batches (and candle's kernels inside them) need.
+//!
 //! Units are numbered in input order; record n is unit n. That is what makes `--resume`
 //! simple: skip the units already written, and check the last one written is the same input.
 

@@ -193,6 +193,8 @@ fn run_with_fixture_translators_writes_both_summaries() {
             "translate.prefixes.en-ru=\">>rus<< \"",
             "--set",
             "translate.generate.max_new_tokens=12",
+            "--set",
+            "translate.full=true",
             articles.to_str().unwrap(),
         ],
     );
@@ -217,5 +219,14 @@ fn run_with_fixture_translators_writes_both_summaries() {
             format!("lead-3 → {}", translator.display())
         );
         assert!(r["timings_ms"]["translate"].as_f64().unwrap() >= 0.0);
+        // translate.full: the whole article in the other language, paragraph by paragraph.
+        let full = r["translation"][other].as_str().unwrap();
+        let paragraphs = r["chunks"].as_u64().unwrap();
+        assert!(!full.is_empty() && paragraphs >= 1);
+        assert_eq!(
+            r["models"][format!("translation.{other}")],
+            translator.display().to_string()
+        );
+        assert!(r["translation"].get(lang).is_none());
     }
 }

@@ -73,21 +73,14 @@ pub fn generation_settings(
     overrides: &GenerationConfig,
     name: &str,
 ) -> Result<Resolved, ModelError> {
-    let mut g = match read_json(&dir.join("generation_config.json"))? {
-        Some(v) => GenerationConfig::from_hf_json(&v).map_err(|source| ModelError::Json {
-            path: dir.join("generation_config.json"),
-            source,
-        })?,
-        None => GenerationConfig::default(),
-    };
     let (_, raw) = read_config(dir)?;
-    if read_json(&dir.join("generation_config.json"))?.is_none() {
-        // Old checkpoints keep their generation defaults in config.json.
-        g = GenerationConfig::from_hf_json(&raw).map_err(|source| ModelError::Json {
-            path: dir.join("config.json"),
-            source,
-        })?;
-    }
+    let gen_path = dir.join("generation_config.json");
+    // Old checkpoints keep their generation defaults in config.json.
+    let (source, path) = match read_json(&gen_path)? {
+        Some(v) => (v, gen_path),
+        None => (raw.clone(), dir.join("config.json")),
+    };
+    let mut g = GenerationConfig::from_hf_json(&source).map_err(|source| ModelError::Json { path, source })?;
     g.fill_from_model_config(&raw);
     if let Some(c) = card {
         g.merge(c);
