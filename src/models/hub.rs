@@ -64,7 +64,8 @@ pub fn locate(spec: &str) -> Result<Located, ModelError> {
             name: spec.to_string(),
         });
     }
-    let dir = fetch(&c, false)?;
+    // Progress bars only where someone watches.
+    let dir = fetch(&c, std::io::IsTerminal::is_terminal(&std::io::stderr()))?;
     Ok(Located {
         dir,
         card: Some(c),
