@@ -90,10 +90,16 @@ pub fn generation_settings(
         .get("max_position_embeddings")
         .and_then(|v| v.as_u64())
         .map(|v| v as usize);
-    g.resolve(max_pos).map_err(|source| ModelError::Generation {
+    let mut r = g.resolve(max_pos).map_err(|source| ModelError::Generation {
         model: name.to_string(),
         source,
-    })
+    })?;
+    // The decoder has no positions past max_position_embeddings: a longer max_length (opus-mt's
+    // card asks for 512 new tokens after the start token) would fail mid-batch, so it is capped.
+    if let Some(p) = max_pos {
+        r.max_length = r.max_length.min(p);
+    }
+    Ok(r)
 }
 
 impl Seq2SeqTranslator {
