@@ -13,6 +13,7 @@
 //! self-attention cache by concatenation, and have no beam search; a batch pipeline needs all
 //! of that, so the families are written here on candle-core / candle-nn, in candle's style.
 
+pub mod bart;
 pub mod cache;
 pub mod card;
 pub mod hub;
@@ -102,14 +103,32 @@ impl Seq2Seq for marian::Marian {
     }
 }
 
+impl Seq2Seq for bart::Bart {
+    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+        bart::Bart::encode(self, ids, mask)
+    }
+    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache> {
+        bart::Bart::new_cache(self, encoded, mask)
+    }
+    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor> {
+        bart::Bart::decode_step(self, cache, tokens)
+    }
+    fn device(&self) -> &Device {
+        bart::Bart::device(self)
+    }
+}
+
 /// `config.json`, tagged by `model_type`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "model_type", rename_all = "lowercase")]
 pub enum FamilyConfig {
     Marian(marian::Config),
+    Bart(bart::Config),
+    #[serde(rename = "mbart")]
+    MBart(bart::Config),
 }
 
-const SUPPORTED: &str = "marian";
+const SUPPORTED: &str = "marian, bart, mbart";
 
 /// Parse a dtype name from the configuration.
 pub fn parse_dtype(s: &str) -> Result<DType, ModelError> {
@@ -133,7 +152,7 @@ pub fn read_config(dir: &Path) -> Result<(FamilyConfig, serde_json::Value), Mode
         source,
     })?;
     let model_type = raw["model_type"].as_str().unwrap_or("").to_string();
-    if model_type != "marian" {
+    if !["marian", "bart", "mbart"].contains(&model_type.as_str()) {
         return Err(ModelError::Unsupported {
             path,
             model_type,
@@ -153,11 +172,18 @@ pub fn load_seq2seq(dir: &Path, dtype: DType, device: &Device) -> Result<Box<dyn
         weights::WeightFiles::Safetensors(p) => p[0].clone(),
         weights::WeightFiles::PyTorch(p) => p.clone(),
     };
+    let weights_err = |source| ModelError::Weights {
+        path: weights_path.clone(),
+        source,
+    };
     let model: Box<dyn Seq2Seq> = match cfg {
-        FamilyConfig::Marian(c) => Box::new(marian::Marian::new(&c, vb).map_err(|source| ModelError::Weights {
-            path: weights_path,
-            source,
-        })?),
+        FamilyConfig::Marian(c) => Box::new(marian::Marian::new(&c, vb).map_err(weights_err)?),
+        FamilyConfig::Bart(c) => Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?),
+        FamilyConfig::MBart(mut c) => {
+            // mBART is BART with pre-norm layers and a final norm after each stack.
+            c.pre_norm = true;
+            Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?)
+        }
     };
     Ok(model)
 }
