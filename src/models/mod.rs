@@ -19,6 +19,7 @@ pub mod card;
 pub mod hub;
 pub mod layers;
 pub mod marian;
+pub mod t5;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
@@ -118,6 +119,21 @@ impl Seq2Seq for bart::Bart {
     }
 }
 
+impl Seq2Seq for t5::T5 {
+    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+        t5::T5::encode(self, ids, mask)
+    }
+    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache> {
+        t5::T5::new_cache(self, encoded, mask)
+    }
+    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor> {
+        t5::T5::decode_step(self, cache, tokens)
+    }
+    fn device(&self) -> &Device {
+        t5::T5::device(self)
+    }
+}
+
 /// `config.json`, tagged by `model_type`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "model_type", rename_all = "lowercase")]
@@ -126,9 +142,11 @@ pub enum FamilyConfig {
     Bart(bart::Config),
     #[serde(rename = "mbart")]
     MBart(bart::Config),
+    #[serde(rename = "t5", alias = "mt5")]
+    T5(t5::Config),
 }
 
-const SUPPORTED: &str = "marian, bart, mbart";
+const SUPPORTED: &str = "marian, bart, mbart, t5, mt5";
 
 /// Parse a dtype name from the configuration.
 pub fn parse_dtype(s: &str) -> Result<DType, ModelError> {
@@ -152,7 +170,7 @@ pub fn read_config(dir: &Path) -> Result<(FamilyConfig, serde_json::Value), Mode
         source,
     })?;
     let model_type = raw["model_type"].as_str().unwrap_or("").to_string();
-    if !["marian", "bart", "mbart"].contains(&model_type.as_str()) {
+    if !["marian", "bart", "mbart", "t5", "mt5"].contains(&model_type.as_str()) {
         return Err(ModelError::Unsupported {
             path,
             model_type,
@@ -184,6 +202,7 @@ pub fn load_seq2seq(dir: &Path, dtype: DType, device: &Device) -> Result<Box<dyn
             c.pre_norm = true;
             Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?)
         }
+        FamilyConfig::T5(c) => Box::new(t5::T5::new(&c, vb).map_err(weights_err)?),
     };
     Ok(model)
 }
