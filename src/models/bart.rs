@@ -1,11 +1,14 @@
-//! BART and mBART, as transformers' `BartForConditionalGeneration` and
-//! `MBartForConditionalGeneration` compute them.
+//! BART, mBART and M2M100/NLLB, as transformers' `BartForConditionalGeneration`,
+//! `MBartForConditionalGeneration` and `M2M100ForConditionalGeneration` compute them.
 //!
-//! Both use learned positions offset by 2, `layernorm_embedding` after the embeddings, tied
-//! input/output embeddings and `final_logits_bias`. BART's layers are post-norm; mBART's are
-//! pre-norm with a final `layer_norm` after each stack. One file because the two differ only
-//! in where the norms sit; which applies is decided by `config.json`'s `model_type`. Weight
-//! names mirror the checkpoint; state lives in the caller's [`DecoderCache`], as for Marian.
+//! One file because the three share their layers and differ in a few places, decided by
+//! `config.json`'s `model_type`:
+//! - BART: learned positions offset by 2, `layernorm_embedding`, post-norm layers;
+//! - mBART: the same but pre-norm layers and a final `layer_norm` after each stack;
+//! - M2M100/NLLB: pre-norm with final norms, no `layernorm_embedding`, and sinusoidal
+//!   positions that skip padding (a token's position counts the non-pad tokens before it,
+//!   offset past `pad_token_id`, and pad tokens get the zero row).
+//! Weight names mirror the checkpoint; state lives in the caller's [`DecoderCache`].
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, linear};
@@ -38,9 +41,30 @@ pub struct Config {
     pub scale_embedding: bool,
     #[serde(default = "default_true")]
     pub tie_word_embeddings: bool,
-    /// Set from `model_type`: `mbart` is pre-norm with final layer norms.
+    #[serde(default = "default_pad")]
+    pub pad_token_id: u32,
+    /// Set from `model_type`.
     #[serde(skip)]
-    pub pre_norm: bool,
+    pub flavour: Flavour,
+}
+
+fn default_pad() -> u32 {
+    1
+}
+
+/// Which member of the family a checkpoint is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavour {
+    #[default]
+    Bart,
+    MBart,
+    M2M100,
+}
+
+impl Flavour {
+    fn pre_norm(self) -> bool {
+        self != Flavour::Bart
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -86,7 +110,7 @@ impl EncoderLayer {
                 act: cfg.activation_function,
             },
             final_layer_norm: layer_norm(d, 1e-5, vb.pp("final_layer_norm"))?,
-            pre: cfg.pre_norm,
+            pre: cfg.flavour.pre_norm(),
         })
     }
 
@@ -123,7 +147,7 @@ impl DecoderLayer {
                 act: cfg.activation_function,
             },
             final_layer_norm: layer_norm(d, 1e-5, vb.pp("final_layer_norm"))?,
-            pre: cfg.pre_norm,
+            pre: cfg.flavour.pre_norm(),
         })
     }
 
@@ -147,11 +171,40 @@ impl DecoderLayer {
     }
 }
 
-/// One stack's embedding side: learned positions and `layernorm_embedding`.
+/// Position embeddings of one stack.
+#[derive(Debug, Clone)]
+enum Positions {
+    /// BART/mBART: a learned table, looked up at `position + 2`.
+    Learned(Embedding),
+    /// M2M100: a fixed sinusoidal table, looked up at padding-aware positions.
+    Sinusoidal { table: Tensor, padding_idx: u32 },
+}
+
+/// One stack's embedding side.
 #[derive(Debug, Clone)]
 struct Embeddings {
-    positions: Embedding,
-    layernorm_embedding: LayerNorm,
+    positions: Positions,
+    layernorm_embedding: Option<LayerNorm>,
+}
+
+/// M2M100's sinusoidal table (tensor2tensor layout: all sines, then all cosines), computed in
+/// f32 as transformers does, with the padding row zeroed.
+fn m2m100_sinusoidal(n: usize, dim: usize, padding_idx: usize, dtype: DType, dev: &Device) -> Result<Tensor> {
+    let half = dim / 2;
+    let step = (10000f64.ln() / (half as f64 - 1.0)) as f32;
+    let freqs: Vec<f32> = (0..half).map(|j| (j as f32 * -step).exp()).collect();
+    let mut data = vec![0f32; n * dim];
+    for pos in 0..n {
+        if pos == padding_idx {
+            continue;
+        }
+        for (j, f) in freqs.iter().enumerate() {
+            let a = pos as f32 * f;
+            data[pos * dim + j] = a.sin();
+            data[pos * dim + half + j] = a.cos();
+        }
+    }
+    Tensor::from_vec(data, (n, dim), dev)?.to_dtype(dtype)
 }
 
 /// `BartForConditionalGeneration` / `MBartForConditionalGeneration`.
@@ -188,13 +241,19 @@ impl Bart {
         let shared = Embedding::new(vb.get((v, d), name)?, d);
         let stack = |p: &str| -> Result<Embeddings> {
             let vb = vb.pp(p);
-            Ok(Embeddings {
-                positions: candle_nn::embedding(
-                    cfg.max_position_embeddings + POSITION_OFFSET,
-                    d,
-                    vb.pp("embed_positions"),
-                )?,
-                layernorm_embedding: layer_norm(d, 1e-5, vb.pp("layernorm_embedding"))?,
+            let n = cfg.max_position_embeddings + POSITION_OFFSET;
+            Ok(match cfg.flavour {
+                Flavour::M2M100 => Embeddings {
+                    positions: Positions::Sinusoidal {
+                        table: m2m100_sinusoidal(n, d, cfg.pad_token_id as usize, vb.dtype(), vb.device())?,
+                        padding_idx: cfg.pad_token_id,
+                    },
+                    layernorm_embedding: None,
+                },
+                _ => Embeddings {
+                    positions: Positions::Learned(candle_nn::embedding(n, d, vb.pp("embed_positions"))?),
+                    layernorm_embedding: Some(layer_norm(d, 1e-5, vb.pp("layernorm_embedding"))?),
+                },
             })
         };
         let lm_head = if !cfg.tie_word_embeddings && vb.contains_tensor("lm_head.weight") {
@@ -208,7 +267,7 @@ impl Bart {
             Tensor::zeros((1, v), vb.dtype(), vb.device())?
         };
         let final_norm = |p: &str| -> Result<Option<LayerNorm>> {
-            if cfg.pre_norm {
+            if cfg.flavour.pre_norm() {
                 layer_norm(d, 1e-5, vb.pp(p)).map(Some)
             } else {
                 Ok(None)
@@ -240,7 +299,7 @@ impl Bart {
     }
 
     fn embed(&self, e: &Embeddings, ids: &Tensor, past: usize) -> Result<Tensor> {
-        let t = ids.dim(1)?;
+        let (n, t) = ids.dims2()?;
         if past + t > self.cfg.max_position_embeddings {
             candle_core::bail!(
                 "sequence of {} positions exceeds max_position_embeddings ({})",
@@ -248,13 +307,43 @@ impl Bart {
                 self.cfg.max_position_embeddings
             );
         }
-        let pos_ids = Tensor::arange(
-            (past + POSITION_OFFSET) as u32,
-            (past + t + POSITION_OFFSET) as u32,
-            &self.device,
-        )?;
-        let xs = (self.shared.forward(ids)? * self.embed_scale)?.broadcast_add(&e.positions.forward(&pos_ids)?)?;
-        e.layernorm_embedding.forward(&xs)
+        let tokens = (self.shared.forward(ids)? * self.embed_scale)?;
+        let xs = match &e.positions {
+            Positions::Learned(table) => {
+                let pos = Tensor::arange(
+                    (past + POSITION_OFFSET) as u32,
+                    (past + t + POSITION_OFFSET) as u32,
+                    &self.device,
+                )?;
+                tokens.broadcast_add(&table.forward(&pos)?)?
+            }
+            Positions::Sinusoidal { table, padding_idx } => {
+                // transformers' create_position_ids_from_input_ids: (cumsum(not pad) + past) * not pad + pad.
+                let rows = ids.to_vec2::<u32>()?;
+                let pos: Vec<u32> = rows
+                    .iter()
+                    .flat_map(|r| {
+                        let mut seen = 0u32;
+                        r.iter()
+                            .map(|&tok| {
+                                if tok == *padding_idx {
+                                    *padding_idx
+                                } else {
+                                    seen += 1;
+                                    seen + past as u32 + padding_idx
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                let pos = Tensor::from_vec(pos, n * t, &self.device)?;
+                (tokens + table.index_select(&pos, 0)?.reshape((n, t, self.cfg.d_model))?)?
+            }
+        };
+        match &e.layernorm_embedding {
+            Some(ln) => ln.forward(&xs),
+            None => Ok(xs),
+        }
     }
 
     pub fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
@@ -323,15 +412,15 @@ mod tests {
     use crate::models::Seq2Seq;
     use candle_nn::VarMap;
 
-    fn tiny(pre_norm: bool) -> Bart {
+    fn tiny(flavour: Flavour) -> Bart {
         let mut cfg: Config = serde_json::from_value(serde_json::json!({
             "vocab_size": 64, "d_model": 16, "encoder_layers": 2, "decoder_layers": 1,
             "encoder_attention_heads": 2, "decoder_attention_heads": 2, "encoder_ffn_dim": 32,
             "decoder_ffn_dim": 32, "activation_function": "gelu", "max_position_embeddings": 40,
-            "scale_embedding": pre_norm
+            "scale_embedding": flavour != Flavour::Bart, "pad_token_id": 1
         }))
         .unwrap();
-        cfg.pre_norm = pre_norm;
+        cfg.flavour = flavour;
         let vm = VarMap::new();
         Bart::new(&cfg, VarBuilder::from_varmap(&vm, DType::F32, &Device::Cpu)).unwrap()
     }
@@ -340,8 +429,8 @@ mod tests {
     /// contract: padding must not leak into a row's result.
     #[test]
     fn padded_batch_equals_rows_alone() {
-        for pre_norm in [false, true] {
-            let model = tiny(pre_norm);
+        for flavour in [Flavour::Bart, Flavour::MBart, Flavour::M2M100] {
+            let model = tiny(flavour);
             let cfg = GenerationConfig {
                 decoder_start_token_id: Some(2),
                 eos_token_id: Some(crate::generate::config::TokenIds::One(2)),
@@ -356,7 +445,7 @@ mod tests {
             let batched = generate(&model as &dyn Seq2Seq, &inputs, &cfg).unwrap();
             for (i, row) in inputs.iter().enumerate() {
                 let alone = generate(&model as &dyn Seq2Seq, std::slice::from_ref(row), &cfg).unwrap();
-                assert_eq!(alone[0], batched[i], "pre_norm={pre_norm}, row {i}");
+                assert_eq!(alone[0], batched[i], "{flavour:?}, row {i}");
             }
             assert!(batched.iter().all(|s| s.len() > 1));
         }

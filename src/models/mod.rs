@@ -144,9 +144,11 @@ pub enum FamilyConfig {
     MBart(bart::Config),
     #[serde(rename = "t5", alias = "mt5")]
     T5(t5::Config),
+    #[serde(rename = "m2m_100", alias = "nllb-moe")]
+    M2M100(bart::Config),
 }
 
-const SUPPORTED: &str = "marian, bart, mbart, t5, mt5";
+const SUPPORTED: &str = "marian, bart, mbart, t5, mt5, m2m_100";
 
 /// Parse a dtype name from the configuration.
 pub fn parse_dtype(s: &str) -> Result<DType, ModelError> {
@@ -170,7 +172,7 @@ pub fn read_config(dir: &Path) -> Result<(FamilyConfig, serde_json::Value), Mode
         source,
     })?;
     let model_type = raw["model_type"].as_str().unwrap_or("").to_string();
-    if !["marian", "bart", "mbart", "t5", "mt5"].contains(&model_type.as_str()) {
+    if !["marian", "bart", "mbart", "t5", "mt5", "m2m_100"].contains(&model_type.as_str()) {
         return Err(ModelError::Unsupported {
             path,
             model_type,
@@ -198,8 +200,11 @@ pub fn load_seq2seq(dir: &Path, dtype: DType, device: &Device) -> Result<Box<dyn
         FamilyConfig::Marian(c) => Box::new(marian::Marian::new(&c, vb).map_err(weights_err)?),
         FamilyConfig::Bart(c) => Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?),
         FamilyConfig::MBart(mut c) => {
-            // mBART is BART with pre-norm layers and a final norm after each stack.
-            c.pre_norm = true;
+            c.flavour = bart::Flavour::MBart;
+            Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?)
+        }
+        FamilyConfig::M2M100(mut c) => {
+            c.flavour = bart::Flavour::M2M100;
             Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?)
         }
         FamilyConfig::T5(c) => Box::new(t5::T5::new(&c, vb).map_err(weights_err)?),
