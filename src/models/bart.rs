@@ -8,6 +8,7 @@
 //! - M2M100/NLLB: pre-norm with final norms, no `layernorm_embedding`, and sinusoidal
 //!   positions that skip padding (a token's position counts the non-pad tokens before it,
 //!   offset past `pad_token_id`, and pad tokens get the zero row).
+//!
 //! Weight names mirror the checkpoint; state lives in the caller's [`DecoderCache`].
 
 use candle_core::{DType, Device, Module, Result, Tensor};
