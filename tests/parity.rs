@@ -1,11 +1,11 @@
-//! Token-exact parity with Hugging Face transformers on tiny random-weight Marian models.
+//! Token-exact parity with Hugging Face transformers on tiny random-weight models.
 //!
-//! The fixtures under `tests/fixtures/marian/` were written by `generate.py` there (pinned
-//! torch + transformers, see its README): models in the two config variants (opus-mt base
-//! style and tc-big style), the base model also as sharded safetensors and as
-//! `pytorch_model.bin`, and transformers' outputs for a padded batch: encoder states,
-//! first-step logits, and `generate()` results for greedy, beam and the saved generation
-//! config. CI needs no Python: it only reads these files.
+//! The fixtures under `tests/fixtures/marian/` (and `tests/fixtures/seq2seq/` for the other
+//! families) were written by the `generate.py` beside them (pinned torch + transformers, see
+//! their READMEs): models in each config variant, the Marian base model also as sharded
+//! safetensors and as `pytorch_model.bin`, and transformers' outputs for a padded batch:
+//! encoder states, first-step logits, and `generate()` results for greedy, several beam
+//! settings and the saved generation config. CI needs no Python: it only reads these files.
 
 use std::path::{Path, PathBuf};
 
@@ -14,9 +14,10 @@ use serde_json::Value;
 use svodka::generate::{GenerationConfig, generate};
 use svodka::models::{Seq2Seq, load_seq2seq};
 
+/// `family/variant` under tests/fixtures, e.g. `marian/base`.
 fn dir(variant: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/marian")
+        .join("tests/fixtures")
         .join(variant)
 }
 
@@ -131,27 +132,27 @@ fn strip_padding(seq: &[u32], pad: u32) -> Vec<u32> {
 }
 
 #[test]
-fn base_encoder_states_and_first_step_logits() {
-    check_tensors("base");
+fn marian_base_encoder_states_and_first_step_logits() {
+    check_tensors("marian/base");
 }
 
 #[test]
-fn tcbig_encoder_states_and_first_step_logits() {
-    check_tensors("tcbig");
+fn marian_tcbig_encoder_states_and_first_step_logits() {
+    check_tensors("marian/tcbig");
 }
 
 #[test]
-fn base_generation_is_token_exact() {
-    check_generation("base", "base");
+fn marian_base_generation_is_token_exact() {
+    check_generation("marian/base", "marian/base");
 }
 
 #[test]
-fn tcbig_generation_is_token_exact() {
-    check_generation("tcbig", "tcbig");
+fn marian_tcbig_generation_is_token_exact() {
+    check_generation("marian/tcbig", "marian/tcbig");
 }
 
 #[test]
-fn sharded_and_pytorch_bin_weights_give_the_same_outputs() {
-    check_generation("base", "base-sharded");
-    check_generation("base", "base-bin");
+fn marian_sharded_and_pytorch_bin_weights_give_the_same_outputs() {
+    check_generation("marian/base", "marian/base-sharded");
+    check_generation("marian/base", "marian/base-bin");
 }
