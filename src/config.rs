@@ -139,8 +139,15 @@ impl Default for BatchConfig {
 pub struct SummarizeConfig {
     /// Languages every record gets a summary in (ISO 639-1). Default: ["en", "ru"].
     pub languages: Vec<String>,
-    /// The summariser: "lead-3" (the first sentences of the article). Default: "lead-3".
+    /// The summariser: "lead-3" (the first sentences of the article), or a model card name
+    /// or model directory of an encoder-decoder summariser (BART, mBART, T5/mT5).
+    /// Default: "lead-3".
     pub model: String,
+    /// Text put before every input of a model summariser; empty = the card's, else the
+    /// model's own (`summarize: ` from T5's task_specific_params). Default: "".
+    pub prefix: String,
+    /// Weights' dtype of a model summariser: "f32", "f16" or "bf16". Default: "f32".
+    pub dtype: String,
     /// How many leading sentences "lead-3" takes. Default: 3.
     pub lead_sentences: usize,
     /// Generation settings for model summarisers (transformers' names). Default: none.
@@ -152,6 +159,8 @@ impl Default for SummarizeConfig {
         SummarizeConfig {
             languages: vec!["en".into(), "ru".into()],
             model: "lead-3".into(),
+            prefix: String::new(),
+            dtype: "f32".into(),
             lead_sentences: 3,
             generate: Default::default(),
         }

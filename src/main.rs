@@ -73,8 +73,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Summarize(args) => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &task_sets(&g.sets, "summarize"))?;
-            svodka::oneoff::summarize(&cfg, args.model.as_deref(), args.lang.as_deref(), args.file.as_deref())?;
-            Ok(ExitCode::SUCCESS)
+            size_compute_pool(cfg.run.threads);
+            let failed =
+                svodka::oneoff::summarize(&cfg, args.model.as_deref(), args.lang.as_deref(), args.file.as_deref())?;
+            Ok(if failed > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Models(m) => {
             match m {

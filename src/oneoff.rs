@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::config::PipelineConfig;
 use crate::error::Error;
 use crate::models::{card, hub};
-use crate::tasks::{Lead, Summarizer, SummaryInput, TaskError, load_translator};
+use crate::tasks::{Lead, Summarizer, SummaryInput, TaskError, load_summarizer, load_translator};
 
 /// Lines are translated in blocks of this many, so a large file streams.
 const BLOCK: usize = 256;
@@ -45,8 +45,8 @@ fn print_lines(lines: impl IntoIterator<Item = String>) -> Result<(), Error> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for l in lines {
-        // One result per line, whatever the model wrote.
-        let one = l.split_whitespace().collect::<Vec<_>>().join(" ");
+        // One result per line: line breaks inside a result become spaces, nothing else changes.
+        let one = l.replace(['\n', '\r'], " ");
         writeln!(out, "{one}").map_err(|source| Error::Output {
             path: "<stdout>".into(),
             source,
@@ -103,24 +103,16 @@ pub fn summarize(
     file: Option<&Path>,
 ) -> Result<usize, Error> {
     let spec = model.unwrap_or(&cfg.summarize.model);
-    let lead: Box<dyn Summarizer> = match spec {
+    let summarizer: Box<dyn Summarizer> = match spec {
         "lead-3" | "lead" => Box::new(Lead::new(cfg.summarize.lead_sentences)),
-        other => {
-            let what = if Path::new(other).is_dir() {
-                let family = crate::models::read_config(Path::new(other)).map(|(_, raw)| raw["model_type"].to_string());
-                format!(
-                    "`{other}` is a {} model directory; this version summarises with lead-3 only",
-                    family.unwrap_or_default()
-                )
-            } else {
-                format!("unknown summariser `{other}` (available: lead-3)")
-            };
-            return Err(Error::Config(crate::config::ConfigError::Invalid {
-                key: "--model".into(),
-                message: what,
-            }));
-        }
+        spec => Box::new(load_summarizer(cfg, spec).map_err(|source| {
+            Error::from(TaskError::Model {
+                key: format!("--model {spec}"),
+                source: Box::new(source),
+            })
+        })?),
     };
+    let mut failed = 0;
     read_lines(file, |block| {
         let langs: Vec<String> = block
             .iter()
@@ -139,9 +131,16 @@ pub fn summarize(
                 target_lang: l,
             })
             .collect();
-        print_lines(lead.summarize(&inputs).into_iter().map(|r| r.unwrap_or_default()))
+        let out = summarizer.summarize(&inputs);
+        failed += out.iter().filter(|r| r.is_err()).count();
+        print_lines(out.into_iter().map(|r| {
+            r.unwrap_or_else(|e| {
+                tracing::error!("{e}");
+                String::new()
+            })
+        }))
     })?;
-    Ok(0)
+    Ok(failed)
 }
 
 pub fn models_list() -> Result<(), Error> {

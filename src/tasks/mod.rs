@@ -21,6 +21,9 @@ use crate::config::{ConfigError, PipelineConfig};
 use crate::error::{ArticleError, ErrorKind, Stage};
 use crate::models::ModelError;
 
+/// Most rounds of summarising joined chunk summaries (map-reduce depth after the map).
+const MAX_REDUCE: usize = 3;
+
 /// One text to summarise.
 #[derive(Debug, Clone, Copy)]
 pub struct SummaryInput<'a> {
@@ -38,6 +41,10 @@ pub trait Summarizer: Send + Sync {
     /// Token budget of one input; `None` for summarisers that take a whole article.
     fn max_input_tokens(&self) -> Option<usize>;
     fn summarize(&self, batch: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>>;
+    /// The model's own token counter, for chunking the articles it will read.
+    fn counter(&self) -> Option<&dyn crate::chunk::TokenCounter> {
+        None
+    }
 }
 
 /// Translates texts from one language to another; one result per input, in order.
@@ -101,6 +108,27 @@ pub enum TaskError {
     },
 }
 
+fn backend_options(
+    cfg: &PipelineConfig,
+    source: &str,
+    stage: Stage,
+    prefix: Option<String>,
+) -> Result<seq2seq::BackendOptions, ModelError> {
+    let (generate, dtype) = match stage {
+        Stage::Summarize => (&cfg.summarize.generate, &cfg.summarize.dtype),
+        _ => (&cfg.translate.generate, &cfg.translate.dtype),
+    };
+    Ok(seq2seq::BackendOptions {
+        source: source.to_string(),
+        prefix,
+        stage,
+        generate: generate.clone(),
+        dtype: crate::models::parse_dtype(dtype)?,
+        batch_tokens: cfg.batch.max_tokens,
+        batch_items: cfg.batch.max_items,
+    })
+}
+
 /// Load the translator `spec` (a card name or a model directory) for `source` → `target`.
 pub fn load_translator(
     cfg: &PipelineConfig,
@@ -109,17 +137,29 @@ pub fn load_translator(
     target: &str,
 ) -> Result<seq2seq::Seq2SeqTranslator, ModelError> {
     let loc = crate::models::hub::locate(spec)?;
-    let pair = format!("{source}-{target}");
-    let opts = seq2seq::TranslatorOptions {
-        source: source.to_string(),
-        target: target.to_string(),
-        prefix: cfg.translate.prefixes.get(&pair).cloned(),
-        generate: cfg.translate.generate.clone(),
-        dtype: crate::models::parse_dtype(&cfg.translate.dtype)?,
-        batch_tokens: cfg.batch.max_tokens,
-        batch_items: cfg.batch.max_items,
-    };
-    seq2seq::Seq2SeqTranslator::load(&loc, &opts)
+    let prefix = cfg.translate.prefixes.get(&format!("{source}-{target}")).cloned();
+    let opts = backend_options(cfg, source, Stage::Translate, prefix)?;
+    Ok(seq2seq::Seq2SeqTranslator::new(
+        seq2seq::Seq2SeqBackend::load(&loc, &opts)?,
+        target,
+    ))
+}
+
+/// Load the summariser `spec` (a card name or a model directory).
+pub fn load_summarizer(cfg: &PipelineConfig, spec: &str) -> Result<seq2seq::Seq2SeqSummarizer, ModelError> {
+    let loc = crate::models::hub::locate(spec)?;
+    let languages: Vec<String> = loc
+        .card
+        .as_ref()
+        .map(|c| vec![c.source_lang.clone()])
+        .unwrap_or_default();
+    let source = languages.first().cloned().unwrap_or_else(|| "en".into());
+    let prefix = (!cfg.summarize.prefix.is_empty()).then(|| cfg.summarize.prefix.clone());
+    let opts = backend_options(cfg, &source, Stage::Summarize, prefix)?;
+    Ok(seq2seq::Seq2SeqSummarizer::new(
+        seq2seq::Seq2SeqBackend::load(&loc, &opts)?,
+        languages,
+    ))
 }
 
 impl Tasks {
@@ -127,12 +167,10 @@ impl Tasks {
     pub fn from_config(cfg: &PipelineConfig) -> Result<Tasks, TaskError> {
         let summarizer: Box<dyn Summarizer> = match cfg.summarize.model.as_str() {
             "lead-3" | "lead" => Box::new(Lead::new(cfg.summarize.lead_sentences)),
-            other => {
-                return Err(TaskError::Config(ConfigError::Invalid {
-                    key: "summarize.model".into(),
-                    message: format!("unknown summariser `{other}` (available: lead-3)"),
-                }));
-            }
+            spec => Box::new(load_summarizer(cfg, spec).map_err(|e| TaskError::Model {
+                key: "summarize.model".into(),
+                source: Box::new(e),
+            })?),
         };
         let mut translators: Vec<Box<dyn Translator>> = Vec::new();
         for (pair, spec) in &cfg.translate.models {
@@ -150,6 +188,11 @@ impl Tasks {
     /// The token counter and budget chunks of a `lang` article should use: those of the model
     /// that reads that language, else `None` (the estimate and `chunk.max_tokens`).
     pub fn chunking_for(&self, lang: &str) -> Option<(&dyn crate::chunk::TokenCounter, Option<usize>)> {
+        if self.summarizer.writes(lang, lang)
+            && let Some(c) = self.summarizer.counter()
+        {
+            return Some((c, self.summarizer.max_input_tokens()));
+        }
         self.translators
             .iter()
             .find(|t| t.source_lang() == lang)
@@ -252,6 +295,53 @@ impl Tasks {
                 Err(e) => {
                     o.error.get_or_insert(e);
                 }
+            }
+        }
+
+        // 1b. Reduce: an article summarised chunk by chunk gets a summary of its joined chunk
+        //     summaries, repeated while that is still longer than the summariser's input
+        //     budget, at most MAX_REDUCE times, so even a 50,000-word article finishes.
+        if let Some(budget) = self.summarizer.max_input_tokens() {
+            let mut pending: Vec<(usize, String)> = Vec::new();
+            for (i, a) in articles.iter().enumerate() {
+                if a.chunks.len() > 1 && out[i].error.is_none() {
+                    pending.extend(out[i].summary.keys().map(|l| (i, l.clone())));
+                }
+            }
+            let mut depth = 0;
+            while !pending.is_empty() && depth < MAX_REDUCE {
+                depth += 1;
+                let texts: Vec<String> = pending.iter().map(|(i, l)| out[*i].summary[l].clone()).collect();
+                let inputs: Vec<SummaryInput<'_>> = pending
+                    .iter()
+                    .zip(&texts)
+                    .map(|((_, l), t)| SummaryInput {
+                        text: t,
+                        source_lang: l,
+                        target_lang: l,
+                    })
+                    .collect();
+                let t = Instant::now();
+                let res = self.summarizer.summarize(&inputs);
+                let ms = t.elapsed().as_secs_f64() * 1000.0 / pending.len().max(1) as f64;
+                let counter = self.summarizer.counter();
+                let mut next = Vec::new();
+                for ((i, l), r) in pending.into_iter().zip(res) {
+                    out[i].summarize_ms += ms;
+                    match r {
+                        Ok(text) => {
+                            let too_long = counter.is_some_and(|c| c.count(&text) > budget);
+                            out[i].summary.insert(l.clone(), text);
+                            if too_long {
+                                next.push((i, l));
+                            }
+                        }
+                        Err(e) => {
+                            out[i].error.get_or_insert(e);
+                        }
+                    }
+                }
+                pending = next;
             }
         }
 
@@ -381,7 +471,7 @@ mod tests {
     #[test]
     fn unknown_backends_are_config_errors() {
         let mut cfg = PipelineConfig::default();
-        cfg.summarize.model = "gpt".into();
+        cfg.summarize.model = "no-such-summariser".into();
         assert!(
             Tasks::from_config(&cfg)
                 .err()

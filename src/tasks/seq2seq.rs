@@ -1,7 +1,7 @@
-//! A [`Translator`] backed by an encoder-decoder model (Marian/opus-mt now; the summarisation
-//! families reuse the same shape).
+//! [`Translator`] and [`Summarizer`] backed by an encoder-decoder model: Marian/opus-mt,
+//! BART/mBART, T5/mT5, M2M100/NLLB, all through one [`Seq2SeqBackend`].
 //!
-//! It takes whole texts, so callers need not know the model's limits: a text longer than the
+//! The backend takes whole texts, so callers need not know the model's limits: a text longer than the
 //! model's input budget is cut into sentence-aligned pieces with the model's own tokenizer,
 //! the pieces of all texts are sorted by length and packed into token-budgeted batches (little
 //! padding), batches run in parallel on rayon over one shared copy of the weights, and each
@@ -13,21 +13,56 @@ use std::path::Path;
 use candle_core::{DType, Device};
 use rayon::prelude::*;
 
-use super::Translator;
+use super::{Summarizer, SummaryInput, Translator};
 use crate::chunk::{TokenCounter, chunk_text};
 use crate::error::{ArticleError, ErrorKind, Stage};
 use crate::generate::{GenerationConfig, Resolved, generate};
 use crate::models::hub::Located;
 use crate::models::{ModelError, Seq2Seq, load_seq2seq, read_config};
 use crate::tokenizer::MarianTokenizer;
+use crate::tokenizer::hf::HfTokenizer;
 
-/// How a translator is set up beyond its model.
+/// A model's tokenizer: Marian's SentencePiece files, or a `tokenizer.json`.
+pub enum Codec {
+    Marian(MarianTokenizer),
+    Hf(HfTokenizer),
+}
+
+impl Codec {
+    /// Marian repos are recognised by their `source.spm`; everything else needs `tokenizer.json`.
+    pub fn from_dir(dir: &Path) -> Result<Codec, ModelError> {
+        if dir.join("source.spm").is_file() {
+            Ok(Codec::Marian(MarianTokenizer::from_dir(dir)?))
+        } else {
+            Ok(Codec::Hf(HfTokenizer::from_dir(dir)?))
+        }
+    }
+
+    fn encode(&self, text: &str) -> Result<Vec<u32>, String> {
+        match self {
+            Codec::Marian(t) => Ok(t.encode(text)),
+            Codec::Hf(t) => t.encode(text).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn decode(&self, ids: &[u32]) -> Result<String, String> {
+        match self {
+            Codec::Marian(t) => Ok(t.decode(ids, true)),
+            Codec::Hf(t) => t.decode(ids, true).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// How a backend is set up beyond its model.
 #[derive(Debug, Clone)]
-pub struct TranslatorOptions {
+pub struct BackendOptions {
+    /// Language of the inputs, for cutting long ones at sentence boundaries.
     pub source: String,
-    pub target: String,
-    /// Text put before every input (`>>rus<< ` for multi-target models); `None` = the card's.
+    /// Text put before every input (`>>rus<< ` for multi-target models, `summarize: ` for
+    /// T5); `None` = the card's, else the model's own task prefix.
     pub prefix: Option<String>,
+    /// The task, for error records and the T5 task prefix.
+    pub stage: Stage,
     /// Generation settings over the card's and the model's.
     pub generate: GenerationConfig,
     pub dtype: DType,
@@ -38,14 +73,15 @@ pub struct TranslatorOptions {
 /// A batch's piece indices and their translations (or the batch's error).
 type BatchResult = (Vec<usize>, Result<Vec<String>, String>);
 
-pub struct Seq2SeqTranslator {
+/// A loaded encoder-decoder model with its tokenizer and generation settings.
+pub struct Seq2SeqBackend {
     name: String,
     model: Box<dyn Seq2Seq>,
-    tokenizer: MarianTokenizer,
+    codec: Codec,
     settings: Resolved,
     prefix: String,
     source: String,
-    target: String,
+    stage: Stage,
     max_input_tokens: usize,
     batch_tokens: usize,
     batch_items: usize,
@@ -102,11 +138,11 @@ pub fn generation_settings(
     Ok(r)
 }
 
-impl Seq2SeqTranslator {
-    pub fn load(loc: &Located, opts: &TranslatorOptions) -> Result<Seq2SeqTranslator, ModelError> {
+impl Seq2SeqBackend {
+    pub fn load(loc: &Located, opts: &BackendOptions) -> Result<Seq2SeqBackend, ModelError> {
         let dir = &loc.dir;
         let (_, raw) = read_config(dir)?;
-        let tokenizer = MarianTokenizer::from_dir(dir)?;
+        let codec = Codec::from_dir(dir)?;
         let model = load_seq2seq(dir, opts.dtype, &Device::Cpu)?;
         let settings = generation_settings(dir, loc.card.as_ref().map(|c| &c.generate), &opts.generate, &loc.name)?;
         let max_pos = raw
@@ -114,19 +150,31 @@ impl Seq2SeqTranslator {
             .and_then(|v| v.as_u64())
             .unwrap_or(512) as usize;
         let max_input_tokens = loc.card.as_ref().map_or(max_pos, |c| c.max_input_tokens.min(max_pos));
+        // transformers' summarization pipeline puts T5's task prefix before every input.
+        let task_prefix = || {
+            let task = if opts.stage == Stage::Summarize {
+                "summarization"
+            } else {
+                "translation"
+            };
+            raw.pointer(&format!("/task_specific_params/{task}/prefix"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
         let prefix = opts
             .prefix
             .clone()
-            .or_else(|| loc.card.as_ref().map(|c| c.prefix.clone()))
+            .or_else(|| loc.card.as_ref().map(|c| c.prefix.clone()).filter(|p| !p.is_empty()))
+            .or_else(task_prefix)
             .unwrap_or_default();
-        Ok(Seq2SeqTranslator {
+        Ok(Seq2SeqBackend {
             name: loc.name.clone(),
             model,
-            tokenizer,
+            codec,
             settings,
             prefix,
             source: opts.source.clone(),
-            target: opts.target.clone(),
+            stage: opts.stage,
             max_input_tokens,
             batch_tokens: opts.batch_tokens,
             batch_items: opts.batch_items,
@@ -156,36 +204,45 @@ impl Seq2SeqTranslator {
             .collect()
     }
 
-    /// Translate texts; any model failure fails the texts of its batch.
-    pub fn translate_all(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
+    /// Run the model on texts (translate or summarise, whatever it was trained for); a model
+    /// or tokenizer failure fails the texts of its batch.
+    pub fn run(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
         let mut owners: Vec<(usize, &str)> = Vec::new();
-        let mut inputs: Vec<Vec<u32>> = Vec::new();
+        let mut inputs: Vec<Result<Vec<u32>, String>> = Vec::new();
         for (i, t) in texts.iter().enumerate() {
             for (piece, sep) in self.pieces(t) {
                 owners.push((i, sep));
                 inputs.push(if piece.is_empty() {
-                    Vec::new()
+                    Ok(Vec::new())
                 } else {
-                    self.tokenizer.encode(&format!("{}{piece}", self.prefix))
+                    self.codec.encode(&format!("{}{piece}", self.prefix))
                 });
             }
         }
-        let lengths: Vec<usize> = inputs.iter().map(Vec::len).collect();
+        let lengths: Vec<usize> = inputs.iter().map(|r| r.as_ref().map_or(0, Vec::len)).collect();
         let batches = crate::batch::plan(&lengths, self.batch_tokens, self.batch_items);
         let results: Vec<BatchResult> = batches
             .into_par_iter()
             .map(|b| {
-                let rows: Vec<Vec<u32>> = b.iter().map(|&k| inputs[k].clone()).filter(|r| !r.is_empty()).collect();
+                if let Some(Err(e)) = b.iter().map(|&k| &inputs[k]).find(|r| r.is_err()) {
+                    return (b, Err(format!("tokenizer: {e}")));
+                }
+                let encoded = |k: usize| inputs[k].as_ref().expect("checked above");
+                let rows: Vec<Vec<u32>> = b
+                    .iter()
+                    .map(|&k| encoded(k).clone())
+                    .filter(|r| !r.is_empty())
+                    .collect();
                 let out = generate(self.model.as_ref(), &rows, &self.settings)
                     .map_err(|e| e.to_string())
-                    .map(|seqs| {
+                    .and_then(|seqs| {
                         let mut it = seqs.into_iter();
                         b.iter()
                             .map(|&k| {
-                                if inputs[k].is_empty() {
-                                    String::new()
+                                if encoded(k).is_empty() {
+                                    Ok(String::new())
                                 } else {
-                                    self.tokenizer.decode(&it.next().expect("one output per row"), true)
+                                    self.codec.decode(&it.next().expect("one output per row"))
                                 }
                             })
                             .collect()
@@ -201,22 +258,26 @@ impl Seq2SeqTranslator {
             }
         }
         let mut out: Vec<Result<String, ArticleError>> = vec![Ok(String::new()); texts.len()];
+        // What separated each text's previous piece from the next, put back between outputs:
+        // paragraph breaks survive, other separators become a space. A single piece is the
+        // model's output exactly.
+        let mut pending_sep: Vec<&str> = vec![""; texts.len()];
         for ((i, sep), piece) in owners.into_iter().zip(pieces) {
             match (&mut out[i], piece.expect("every piece is in a batch")) {
                 (Ok(acc), Ok(t)) => {
+                    acc.push_str(pending_sep[i]);
                     acc.push_str(&t);
-                    // Paragraph breaks survive translation; other separators become a space.
-                    acc.push_str(if sep.contains("\n\n") {
+                    pending_sep[i] = if sep.contains("\n\n") {
                         "\n\n"
                     } else if sep.is_empty() {
                         ""
                     } else {
                         " "
-                    });
+                    };
                 }
                 (slot @ Ok(_), Err(e)) => {
                     *slot = Err(ArticleError::new(
-                        Stage::Translate,
+                        self.stage,
                         ErrorKind::Model,
                         format!("{}: {e}", self.name),
                     ));
@@ -224,38 +285,93 @@ impl Seq2SeqTranslator {
                 (Err(_), _) => {}
             }
         }
-        out.into_iter().map(|r| r.map(|s| s.trim_end().to_string())).collect()
+        out
     }
 }
 
-impl TokenCounter for Seq2SeqTranslator {
-    /// Source tokens the model sees for `text`, without the end-of-sequence token.
+impl TokenCounter for Seq2SeqBackend {
+    /// Tokens the model sees for `text`, without the end-of-sequence token.
     fn count(&self, text: &str) -> usize {
-        self.tokenizer.encode(text).len().saturating_sub(1)
+        self.codec.encode(text).map_or(0, |ids| ids.len().saturating_sub(1))
     }
 
     fn name(&self) -> &str {
         &self.name
+    }
+}
+
+/// A translator: a backend that reads `source` and writes `target`.
+pub struct Seq2SeqTranslator {
+    backend: Seq2SeqBackend,
+    target: String,
+}
+
+impl Seq2SeqTranslator {
+    pub fn new(backend: Seq2SeqBackend, target: &str) -> Seq2SeqTranslator {
+        Seq2SeqTranslator {
+            backend,
+            target: target.to_string(),
+        }
+    }
+
+    pub fn translate_all(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
+        self.backend.run(texts)
     }
 }
 
 impl Translator for Seq2SeqTranslator {
     fn name(&self) -> &str {
-        &self.name
+        &self.backend.name
     }
     fn source_lang(&self) -> &str {
-        &self.source
+        &self.backend.source
     }
     fn target_lang(&self) -> &str {
         &self.target
     }
     fn translate(&self, batch: &[&str]) -> Vec<Result<String, ArticleError>> {
-        self.translate_all(batch)
+        self.backend.run(batch)
     }
     fn counter(&self) -> Option<&dyn TokenCounter> {
-        Some(self)
+        Some(&self.backend)
     }
     fn max_input_tokens(&self) -> Option<usize> {
-        Some(self.max_input_tokens)
+        Some(self.backend.max_input_tokens)
+    }
+}
+
+/// A summariser: a backend that writes summaries in the language it reads. `languages` lists
+/// the languages it serves (from its card); empty means any.
+pub struct Seq2SeqSummarizer {
+    backend: Seq2SeqBackend,
+    languages: Vec<String>,
+}
+
+impl Seq2SeqSummarizer {
+    pub fn new(backend: Seq2SeqBackend, languages: Vec<String>) -> Seq2SeqSummarizer {
+        Seq2SeqSummarizer { backend, languages }
+    }
+
+    pub fn summarize_all(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
+        self.backend.run(texts)
+    }
+}
+
+impl Summarizer for Seq2SeqSummarizer {
+    fn name(&self) -> &str {
+        &self.backend.name
+    }
+    fn writes(&self, source: &str, target: &str) -> bool {
+        source == target && (self.languages.is_empty() || self.languages.iter().any(|l| l == source))
+    }
+    fn max_input_tokens(&self) -> Option<usize> {
+        Some(self.backend.max_input_tokens)
+    }
+    fn summarize(&self, batch: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
+        let texts: Vec<&str> = batch.iter().map(|i| i.text).collect();
+        self.backend.run(&texts)
+    }
+    fn counter(&self) -> Option<&dyn TokenCounter> {
+        Some(&self.backend)
     }
 }

@@ -13,6 +13,7 @@
 //!   vocab.json ids, decoding) on top of the native encoder;
 //! * [`moses`] is sacremoses' punctuation normaliser, which `MarianTokenizer` sets up but does not apply.
 
+pub mod hf;
 pub mod marian;
 pub mod moses;
 pub mod proto;
