@@ -230,3 +230,101 @@ fn run_with_fixture_translators_writes_both_summaries() {
         assert!(r["translation"].get(lang).is_none());
     }
 }
+
+/// `svodka summarize --model DIR` prints what `generate()` + `batch_decode` gave with the
+/// model's generation config, for each summarisation family with fixtures.
+#[test]
+fn summarize_prints_what_transformers_generates() {
+    let tmp = tempfile::tempdir().unwrap();
+    for variant in ["bart"] {
+        let dir = root().join("tests/fixtures/seq2seq").join(variant);
+        let inputs = json(&dir.join("reference/inputs.json"));
+        let texts: Vec<&str> = inputs["sentences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        let file = tmp.path().join(format!("{variant}.txt"));
+        std::fs::write(&file, texts.join("\n") + "\n").unwrap();
+        let out = svodka(
+            tmp.path(),
+            &["summarize", "--model", dir.to_str().unwrap(), file.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let want = json(&dir.join("reference/outputs.json"))["settings"]["default"]["decoded"].clone();
+        let want: Vec<String> = want
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        let got: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(got, want, "{variant}");
+    }
+}
+
+/// A model summariser in the pipeline: abstractive summaries in the article's language,
+/// translated into the other; long articles go through map-reduce and finish.
+#[test]
+fn run_with_a_fixture_summariser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let articles = root().join("tests/fixtures/articles");
+    let bart = root().join("tests/fixtures/seq2seq/bart");
+    let summarizer = format!("summarize.model={}", bart.display());
+    let ru_en = format!("translate.models.ru-en={}", fixture("base").display());
+    let en_ru = format!("translate.models.en-ru={}", fixture("tcbig").display());
+    let out = svodka(
+        tmp.path(),
+        &[
+            "run",
+            "-q",
+            "-o",
+            "out.jsonl",
+            "--set",
+            &summarizer,
+            "--set",
+            "summarize.generate.max_new_tokens=10",
+            "--set",
+            &ru_en,
+            "--set",
+            &en_ru,
+            "--set",
+            "translate.prefixes.en-ru=\">>rus<< \"",
+            "--set",
+            "translate.generate.max_new_tokens=8",
+            articles.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(tmp.path().join("out.jsonl")).unwrap();
+    let recs: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(recs.len(), 9);
+    for r in &recs {
+        let lang = r["lang"].as_str().unwrap();
+        assert_eq!(r["models"][format!("summary.{lang}")], bart.display().to_string());
+        // Random weights may well translate to nothing; what matters is who wrote what.
+        assert!(r["summary"]["en"].is_string() && r["summary"]["ru"].is_string());
+        assert_eq!(r["missing"], serde_json::json!([]));
+        let other = if lang == "en" { "ru" } else { "en" };
+        assert!(
+            r["models"][format!("summary.{other}")]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{} → ", bart.display()))
+        );
+    }
+    let metro = recs
+        .iter()
+        .find(|r| r["source"].as_str().unwrap().ends_with("ru-metro.md"))
+        .unwrap();
+    assert!(
+        metro["chunks"].as_u64().unwrap() >= 20,
+        "the long article is chunked by the model's tokenizer: {}",
+        metro["chunks"]
+    );
+}

@@ -156,3 +156,13 @@ fn marian_sharded_and_pytorch_bin_weights_give_the_same_outputs() {
     check_generation("marian/base", "marian/base-sharded");
     check_generation("marian/base", "marian/base-bin");
 }
+
+#[test]
+fn bart_encoder_states_and_first_step_logits() {
+    check_tensors("seq2seq/bart");
+}
+
+#[test]
+fn bart_generation_is_token_exact() {
+    check_generation("seq2seq/bart", "seq2seq/bart");
+}
