@@ -166,3 +166,43 @@ fn bart_encoder_states_and_first_step_logits() {
 fn bart_generation_is_token_exact() {
     check_generation("seq2seq/bart", "seq2seq/bart");
 }
+
+#[test]
+fn t5_encoder_states_and_first_step_logits() {
+    check_tensors("seq2seq/t5");
+}
+
+#[test]
+fn t5_generation_is_token_exact() {
+    check_generation("seq2seq/t5", "seq2seq/t5");
+}
+
+#[test]
+fn t5v1_encoder_states_and_first_step_logits() {
+    check_tensors("seq2seq/t5v1");
+}
+
+#[test]
+fn t5v1_generation_is_token_exact() {
+    check_generation("seq2seq/t5v1", "seq2seq/t5v1");
+}
+
+#[test]
+fn mbart_encoder_states_and_first_step_logits() {
+    check_tensors("seq2seq/mbart");
+}
+
+#[test]
+fn mbart_generation_is_token_exact() {
+    check_generation("seq2seq/mbart", "seq2seq/mbart");
+}
+
+#[test]
+fn m2m100_encoder_states_and_first_step_logits() {
+    check_tensors("seq2seq/m2m100");
+}
+
+#[test]
+fn m2m100_generation_is_token_exact() {
+    check_generation("seq2seq/m2m100", "seq2seq/m2m100");
+}
