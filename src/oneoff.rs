@@ -147,9 +147,14 @@ pub fn models_list() -> Result<(), Error> {
     let mut out = String::from("NAME\tFAMILY\tTASK\tLANGUAGES\tREPO@REVISION\tCACHED\n");
     for c in card::all() {
         let cached = hub::cached_dir(&c).map_or("no".to_string(), |d| d.display().to_string());
+        let langs = if c.task == "summarize" {
+            c.serves().join(",")
+        } else {
+            format!("{}→{}", c.source_lang, c.target_lang)
+        };
         out.push_str(&format!(
-            "{}\t{}\t{}\t{}→{}\t{}@{}\t{}\n",
-            c.name, c.family, c.task, c.source_lang, c.target_lang, c.repo, c.revision, cached
+            "{}\t{}\t{}\t{}\t{}@{}\t{}\n",
+            c.name, c.family, c.task, langs, c.repo, c.revision, cached
         ));
     }
     print_lines_raw(&out)

@@ -18,6 +18,10 @@ pub struct Card {
     pub task: String,
     pub source_lang: String,
     pub target_lang: String,
+    /// Languages a summariser serves (it writes in the language it reads); default: the
+    /// source language.
+    #[serde(default)]
+    pub languages: Vec<String>,
     pub repo: String,
     #[serde(default = "main_revision")]
     pub revision: String,
@@ -33,9 +37,29 @@ fn main_revision() -> String {
 }
 
 const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "distilbart-cnn-12-6.toml",
+        include_str!("../../models/distilbart-cnn-12-6.toml"),
+    ),
+    (
+        "mbart-ru-sum-gazeta.toml",
+        include_str!("../../models/mbart-ru-sum-gazeta.toml"),
+    ),
+    ("mt5-xlsum.toml", include_str!("../../models/mt5-xlsum.toml")),
     ("opus-mt-en-ru.toml", include_str!("../../models/opus-mt-en-ru.toml")),
     ("opus-mt-ru-en.toml", include_str!("../../models/opus-mt-ru-en.toml")),
 ];
+
+impl Card {
+    /// Languages this model reads.
+    pub fn serves(&self) -> Vec<String> {
+        if self.languages.is_empty() {
+            vec![self.source_lang.clone()]
+        } else {
+            self.languages.clone()
+        }
+    }
+}
 
 /// All built-in cards, sorted by name.
 pub fn all() -> Vec<Card> {
@@ -66,6 +90,14 @@ mod tests {
             assert!(c.repo.contains('/'), "{}", c.name);
             assert!(c.max_input_tokens > 0);
         }
+        let all_files: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        assert_eq!(all_files.len(), BUILT_IN.len(), "every card in models/ is compiled in");
+        assert_eq!(find("mt5-xlsum").unwrap().serves(), ["en", "ru"]);
+        assert_eq!(find("distilbart-cnn-12-6").unwrap().serves(), ["en"]);
         let ru_en = find("opus-mt-ru-en").unwrap();
         assert_eq!((ru_en.source_lang.as_str(), ru_en.target_lang.as_str()), ("ru", "en"));
         assert_eq!(ru_en.generate.num_beams, Some(4));

@@ -148,11 +148,7 @@ pub fn load_translator(
 /// Load the summariser `spec` (a card name or a model directory).
 pub fn load_summarizer(cfg: &PipelineConfig, spec: &str) -> Result<seq2seq::Seq2SeqSummarizer, ModelError> {
     let loc = crate::models::hub::locate(spec)?;
-    let languages: Vec<String> = loc
-        .card
-        .as_ref()
-        .map(|c| vec![c.source_lang.clone()])
-        .unwrap_or_default();
+    let languages: Vec<String> = loc.card.as_ref().map(|c| c.serves()).unwrap_or_default();
     let source = languages.first().cloned().unwrap_or_else(|| "en".into());
     let prefix = (!cfg.summarize.prefix.is_empty()).then(|| cfg.summarize.prefix.clone());
     let opts = backend_options(cfg, &source, Stage::Summarize, prefix)?;
