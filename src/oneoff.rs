@@ -75,7 +75,7 @@ pub fn translate(
             })
         })?,
     };
-    let tr = load_translator(cfg, &spec, from, to).map_err(|source| {
+    let tr = load_translator(cfg, &Default::default(), &spec, from, to).map_err(|source| {
         Error::from(TaskError::Model {
             key: format!("--model {spec}"),
             source: Box::new(source),
@@ -105,7 +105,7 @@ pub fn summarize(
     let spec = model.unwrap_or(&cfg.summarize.model);
     let summarizer: Box<dyn Summarizer> = match spec {
         "lead-3" | "lead" => Box::new(Lead::new(cfg.summarize.lead_sentences)),
-        spec => Box::new(load_summarizer(cfg, spec).map_err(|source| {
+        spec => Box::new(load_summarizer(cfg, &Default::default(), spec, lang).map_err(|source| {
             Error::from(TaskError::Model {
                 key: format!("--model {spec}"),
                 source: Box::new(source),

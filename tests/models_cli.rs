@@ -342,3 +342,80 @@ fn run_with_a_fixture_summariser() {
         metro["chunks"]
     );
 }
+
+/// A multilingual model serves every direction its language tokens name, not only the one its
+/// tokenizer files were saved with: NLLB en → ru (source token `eng_Latn`, forced `rus_Cyrl`)
+/// and the mBART summariser set up for English (`… </s> en_XX`, forced `en_XX`), as
+/// transformers gives with `src_lang` and `forced_bos_token_id` set (`directions.py`).
+#[test]
+fn multilingual_models_follow_the_requested_languages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seq2seq = root().join("tests/fixtures/seq2seq");
+    let cases: [(&str, &str, &[&str]); 3] = [
+        ("m2m100", "en-ru", &["translate", "--from", "en", "--to", "ru"]),
+        ("m2m100", "ru-en", &["translate", "--from", "ru", "--to", "en"]),
+        ("mbart", "en-en", &["summarize", "--lang", "en"]),
+    ];
+    for (variant, direction, args) in cases {
+        let dir = seq2seq.join(variant);
+        let reference = json(&dir.join("reference/directions.json"))[direction].clone();
+        let texts: Vec<&str> = reference["texts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        let file = tmp.path().join(format!("{variant}-{direction}.txt"));
+        std::fs::write(&file, texts.join("\n") + "\n").unwrap();
+        let mut argv = args.to_vec();
+        argv.extend(["--model", dir.to_str().unwrap(), file.to_str().unwrap()]);
+        let out = svodka(tmp.path(), &argv);
+        assert_eq!(out.status.code(), Some(0), "{variant} {direction}: {}", stderr(&out));
+        let got: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let want: Vec<String> = reference["decoded"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, want, "{variant} {direction}");
+    }
+    // A language the model has no token for is a load error naming it.
+    let file = tmp.path().join("one.txt");
+    std::fs::write(&file, "Hello.\n").unwrap();
+    let nllb = seq2seq.join("m2m100");
+    let out = svodka(
+        tmp.path(),
+        &[
+            "translate",
+            "--model",
+            nllb.to_str().unwrap(),
+            "--from",
+            "en",
+            "--to",
+            "tlh",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no language token for `tlh`"), "{}", stderr(&out));
+    // The mBART fixture (set up for ru_RU, no card) refuses a line detected as English: an
+    // error for that line and exit 3, not a summary in the wrong language.
+    let en = tmp.path().join("en.txt");
+    std::fs::write(
+        &en,
+        "The city council approved the new budget on Tuesday, officials said.\n",
+    )
+    .unwrap();
+    let mbart = seq2seq.join("mbart");
+    let out = svodka(
+        tmp.path(),
+        &["summarize", "--model", mbart.to_str().unwrap(), en.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("does not write en summaries"), "{}", stderr(&out));
+}

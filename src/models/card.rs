@@ -46,6 +46,10 @@ const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../models/mbart-ru-sum-gazeta.toml"),
     ),
     ("mt5-xlsum.toml", include_str!("../../models/mt5-xlsum.toml")),
+    (
+        "nllb-200-distilled-600m.toml",
+        include_str!("../../models/nllb-200-distilled-600m.toml"),
+    ),
     ("opus-mt-en-ru.toml", include_str!("../../models/opus-mt-en-ru.toml")),
     ("opus-mt-ru-en.toml", include_str!("../../models/opus-mt-ru-en.toml")),
 ];
@@ -101,5 +105,6 @@ mod tests {
         let ru_en = find("opus-mt-ru-en").unwrap();
         assert_eq!((ru_en.source_lang.as_str(), ru_en.target_lang.as_str()), ("ru", "en"));
         assert_eq!(ru_en.generate.num_beams, Some(4));
+        assert_eq!(find("nllb-200-distilled-600m").unwrap().serves(), ["ru", "en"]);
     }
 }

@@ -72,6 +72,12 @@ pub enum ModelError {
         #[source]
         source: crate::generate::config::GenerationConfigError,
     },
+    #[error("model `{model}` has no language token for `{lang}` (its codes look like `{example}`)")]
+    Language {
+        model: String,
+        lang: String,
+        example: String,
+    },
     #[error("model computation failed")]
     Candle(#[from] candle_core::Error),
 }

@@ -110,7 +110,9 @@ pub enum TaskError {
 
 fn backend_options(
     cfg: &PipelineConfig,
-    source: &str,
+    models: &seq2seq::ModelCache,
+    source: Option<&str>,
+    target: Option<&str>,
     stage: Stage,
     prefix: Option<String>,
 ) -> Result<seq2seq::BackendOptions, ModelError> {
@@ -119,51 +121,67 @@ fn backend_options(
         _ => (&cfg.translate.generate, &cfg.translate.dtype),
     };
     Ok(seq2seq::BackendOptions {
-        source: source.to_string(),
+        source: source.map(str::to_string),
+        target: target.map(str::to_string),
         prefix,
         stage,
         generate: generate.clone(),
         dtype: crate::models::parse_dtype(dtype)?,
         batch_tokens: cfg.batch.max_tokens,
         batch_items: cfg.batch.max_items,
+        models: models.clone(),
     })
 }
 
-/// Load the translator `spec` (a card name or a model directory) for `source` → `target`.
+/// Load the translator `spec` (a card name or a model directory) for `source` → `target`,
+/// sharing weights already in `models`.
 pub fn load_translator(
     cfg: &PipelineConfig,
+    models: &seq2seq::ModelCache,
     spec: &str,
     source: &str,
     target: &str,
 ) -> Result<seq2seq::Seq2SeqTranslator, ModelError> {
     let loc = crate::models::hub::locate(spec)?;
     let prefix = cfg.translate.prefixes.get(&format!("{source}-{target}")).cloned();
-    let opts = backend_options(cfg, source, Stage::Translate, prefix)?;
+    let opts = backend_options(cfg, models, Some(source), Some(target), Stage::Translate, prefix)?;
     Ok(seq2seq::Seq2SeqTranslator::new(
         seq2seq::Seq2SeqBackend::load(&loc, &opts)?,
         target,
     ))
 }
 
-/// Load the summariser `spec` (a card name or a model directory).
-pub fn load_summarizer(cfg: &PipelineConfig, spec: &str) -> Result<seq2seq::Seq2SeqSummarizer, ModelError> {
+/// Load the summariser `spec` (a card name or a model directory). `lang` sets up a model that
+/// names languages with tokens (mBART) for that language instead of its card's first one.
+pub fn load_summarizer(
+    cfg: &PipelineConfig,
+    models: &seq2seq::ModelCache,
+    spec: &str,
+    lang: Option<&str>,
+) -> Result<seq2seq::Seq2SeqSummarizer, ModelError> {
     let loc = crate::models::hub::locate(spec)?;
     let languages: Vec<String> = loc.card.as_ref().map(|c| c.serves()).unwrap_or_default();
-    let source = languages.first().cloned().unwrap_or_else(|| "en".into());
     let prefix = (!cfg.summarize.prefix.is_empty()).then(|| cfg.summarize.prefix.clone());
-    let opts = backend_options(cfg, &source, Stage::Summarize, prefix)?;
-    Ok(seq2seq::Seq2SeqSummarizer::new(
-        seq2seq::Seq2SeqBackend::load(&loc, &opts)?,
-        languages,
-    ))
+    let source = lang.or(languages.first().map(String::as_str));
+    let opts = backend_options(cfg, models, source, None, Stage::Summarize, prefix)?;
+    let backend = seq2seq::Seq2SeqBackend::load(&loc, &opts)?;
+    // A model that names languages with tokens (mBART) is set up for one language; one without
+    // a card serves whatever it is given.
+    let languages = if backend.has_language_tokens() {
+        vec![backend.source().to_string()]
+    } else {
+        languages
+    };
+    Ok(seq2seq::Seq2SeqSummarizer::new(backend, languages))
 }
 
 impl Tasks {
     /// Build the backends named in the configuration; an unknown name is an error naming the key.
     pub fn from_config(cfg: &PipelineConfig) -> Result<Tasks, TaskError> {
+        let models = seq2seq::ModelCache::default();
         let summarizer: Box<dyn Summarizer> = match cfg.summarize.model.as_str() {
             "lead-3" | "lead" => Box::new(Lead::new(cfg.summarize.lead_sentences)),
-            spec => Box::new(load_summarizer(cfg, spec).map_err(|e| TaskError::Model {
+            spec => Box::new(load_summarizer(cfg, &models, spec, None).map_err(|e| TaskError::Model {
                 key: "summarize.model".into(),
                 source: Box::new(e),
             })?),
@@ -171,12 +189,12 @@ impl Tasks {
         let mut translators: Vec<Box<dyn Translator>> = Vec::new();
         for (pair, spec) in &cfg.translate.models {
             let (source, target) = pair.split_once('-').expect("validated as a pair");
-            translators.push(Box::new(load_translator(cfg, spec, source, target).map_err(|e| {
-                TaskError::Model {
+            translators.push(Box::new(load_translator(cfg, &models, spec, source, target).map_err(
+                |e| TaskError::Model {
                     key: format!("translate.models.{pair}"),
                     source: Box::new(e),
-                }
-            })?));
+                },
+            )?));
         }
         Ok(Tasks::new(summarizer, translators, cfg))
     }

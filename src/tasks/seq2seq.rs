@@ -8,7 +8,9 @@
 //! text's pieces are joined back. Output is deterministic whatever the batching, because each
 //! row's result does not depend on its neighbours.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use candle_core::{DType, Device};
 use rayon::prelude::*;
@@ -20,7 +22,7 @@ use crate::generate::{GenerationConfig, Resolved, generate};
 use crate::models::hub::Located;
 use crate::models::{ModelError, Seq2Seq, load_seq2seq, read_config};
 use crate::tokenizer::MarianTokenizer;
-use crate::tokenizer::hf::HfTokenizer;
+use crate::tokenizer::hf::{HfTokenizer, LanguageCodes};
 
 /// A model's tokenizer: Marian's SentencePiece files, or a `tokenizer.json`.
 pub enum Codec {
@@ -56,8 +58,11 @@ impl Codec {
 /// How a backend is set up beyond its model.
 #[derive(Debug, Clone)]
 pub struct BackendOptions {
-    /// Language of the inputs, for cutting long ones at sentence boundaries.
-    pub source: String,
+    /// Language of the inputs (for cutting long ones at sentence boundaries and for the source
+    /// token of multilingual models); `None` = the model's own default, else English.
+    pub source: Option<String>,
+    /// Language of the outputs (the target token of multilingual models); `None` = the source.
+    pub target: Option<String>,
     /// Text put before every input (`>>rus<< ` for multi-target models, `summarize: ` for
     /// T5); `None` = the card's, else the model's own task prefix.
     pub prefix: Option<String>,
@@ -68,6 +73,37 @@ pub struct BackendOptions {
     pub dtype: DType,
     pub batch_tokens: usize,
     pub batch_items: usize,
+    /// Weights already loaded by other backends of this run.
+    pub models: ModelCache,
+}
+
+type LoadedModels = HashMap<(PathBuf, DType), Arc<dyn Seq2Seq>>;
+
+/// Loaded weights by directory and dtype, so that backends on one checkpoint (NLLB serving
+/// ru → en and en → ru) share one copy.
+#[derive(Clone, Default)]
+pub struct ModelCache {
+    loaded: Arc<Mutex<LoadedModels>>,
+}
+
+impl std::fmt::Debug for ModelCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.loaded.lock().map_or(0, |m| m.len());
+        write!(f, "ModelCache({n} loaded)")
+    }
+}
+
+impl ModelCache {
+    pub fn get_or_load(&self, dir: &Path, dtype: DType) -> Result<Arc<dyn Seq2Seq>, ModelError> {
+        let key = (dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()), dtype);
+        let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = loaded.get(&key) {
+            return Ok(Arc::clone(m));
+        }
+        let model: Arc<dyn Seq2Seq> = Arc::from(load_seq2seq(dir, dtype, &Device::Cpu)?);
+        loaded.insert(key, Arc::clone(&model));
+        Ok(model)
+    }
 }
 
 /// A batch's piece indices and their translations (or the batch's error).
@@ -76,11 +112,13 @@ type BatchResult = (Vec<usize>, Result<Vec<String>, String>);
 /// A loaded encoder-decoder model with its tokenizer and generation settings.
 pub struct Seq2SeqBackend {
     name: String,
-    model: Box<dyn Seq2Seq>,
+    model: Arc<dyn Seq2Seq>,
     codec: Codec,
     settings: Resolved,
     prefix: String,
     source: String,
+    /// The model names languages with tokens, so one backend serves one direction.
+    language_tokens: bool,
     stage: Stage,
     max_input_tokens: usize,
     batch_tokens: usize,
@@ -138,13 +176,65 @@ pub fn generation_settings(
     Ok(r)
 }
 
+/// Point a multilingual model at `source` → `target`, as transformers' `src_lang` setter and
+/// translation pipeline do: the source token goes into the tokenizer's template, and the
+/// target token becomes the forced first token (NLLB, M2M100, mBART-50, or any model whose
+/// generation config forces a language token) and the decoder start when that is a language.
+fn set_languages(
+    tok: &mut HfTokenizer,
+    codes: &LanguageCodes,
+    source: &str,
+    target: &str,
+    settings: &mut Resolved,
+    name: &str,
+) -> Result<(), ModelError> {
+    let find = |lang: &str| {
+        codes
+            .code(lang)
+            .map(str::to_string)
+            .ok_or_else(|| ModelError::Language {
+                model: name.to_string(),
+                lang: lang.to_string(),
+                example: codes.code("en").or(codes.code("ru")).unwrap_or("?").to_string(),
+            })
+    };
+    let (src, tgt) = (find(source)?, find(target)?);
+    tok.set_source_code(&src, codes.layout())?;
+    let tgt_id = tok.token_to_id(&tgt).ok_or_else(|| ModelError::Language {
+        model: name.to_string(),
+        lang: target.to_string(),
+        example: tgt.clone(),
+    })?;
+    let is_code = |id: u32| tok.id_to_token(id).is_some_and(|t| codes.is_code(&t));
+    if codes.forces_target() || settings.forced_bos_token_id.is_some_and(is_code) {
+        settings.forced_bos_token_id = Some(tgt_id);
+    }
+    if is_code(settings.decoder_start_token_id) {
+        settings.decoder_start_token_id = tgt_id;
+    }
+    Ok(())
+}
+
 impl Seq2SeqBackend {
     pub fn load(loc: &Located, opts: &BackendOptions) -> Result<Seq2SeqBackend, ModelError> {
         let dir = &loc.dir;
         let (_, raw) = read_config(dir)?;
-        let codec = Codec::from_dir(dir)?;
-        let model = load_seq2seq(dir, opts.dtype, &Device::Cpu)?;
-        let settings = generation_settings(dir, loc.card.as_ref().map(|c| &c.generate), &opts.generate, &loc.name)?;
+        let mut codec = Codec::from_dir(dir)?;
+        let model = opts.models.get_or_load(dir, opts.dtype)?;
+        let mut settings = generation_settings(dir, loc.card.as_ref().map(|c| &c.generate), &opts.generate, &loc.name)?;
+        let codes = match codec {
+            Codec::Hf(_) => LanguageCodes::from_dir(dir)?,
+            Codec::Marian(_) => None,
+        };
+        let source = opts
+            .source
+            .clone()
+            .or_else(|| codes.as_ref().and_then(LanguageCodes::default_language))
+            .unwrap_or_else(|| "en".into());
+        let target = opts.target.clone().unwrap_or_else(|| source.clone());
+        if let (Some(codes), Codec::Hf(tok)) = (&codes, &mut codec) {
+            set_languages(tok, codes, &source, &target, &mut settings, &loc.name)?;
+        }
         let max_pos = raw
             .get("max_position_embeddings")
             .and_then(|v| v.as_u64())
@@ -173,7 +263,8 @@ impl Seq2SeqBackend {
             codec,
             settings,
             prefix,
-            source: opts.source.clone(),
+            source,
+            language_tokens: codes.is_some(),
             stage: opts.stage,
             max_input_tokens,
             batch_tokens: opts.batch_tokens,
@@ -183,6 +274,16 @@ impl Seq2SeqBackend {
 
     pub fn generation(&self) -> &Resolved {
         &self.settings
+    }
+
+    /// The language the backend reads.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the model names languages with tokens (then it is set up for one direction).
+    pub fn has_language_tokens(&self) -> bool {
+        self.language_tokens
     }
 
     /// Pieces of `text` that each fit the model's input budget, with what separated them.
@@ -367,9 +468,38 @@ impl Summarizer for Seq2SeqSummarizer {
     fn max_input_tokens(&self) -> Option<usize> {
         Some(self.backend.max_input_tokens)
     }
+    /// Inputs in a language the model does not serve get an error, not a summary in the wrong
+    /// language.
     fn summarize(&self, batch: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
-        let texts: Vec<&str> = batch.iter().map(|i| i.text).collect();
-        self.backend.run(&texts)
+        let (ok, texts): (Vec<usize>, Vec<&str>) = batch
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| self.writes(i.source_lang, i.target_lang))
+            .map(|(k, i)| (k, i.text))
+            .unzip();
+        let mut done = self.backend.run(&texts).into_iter();
+        let mut ok = ok.into_iter().peekable();
+        batch
+            .iter()
+            .enumerate()
+            .map(|(k, i)| {
+                if ok.next_if_eq(&k).is_some() {
+                    done.next().expect("one result per served input")
+                } else {
+                    Err(ArticleError::new(
+                        Stage::Summarize,
+                        ErrorKind::Model,
+                        format!(
+                            "{} does not write {} summaries of {} text (it serves: {})",
+                            self.backend.name,
+                            i.target_lang,
+                            i.source_lang,
+                            self.languages.join(", ")
+                        ),
+                    ))
+                }
+            })
+            .collect()
     }
     fn counter(&self) -> Option<&dyn TokenCounter> {
         Some(&self.backend)
