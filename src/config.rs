@@ -134,6 +134,15 @@ impl Default for BatchConfig {
     }
 }
 
+/// `summarize.strategy`: the order of summarising and translating.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Strategy {
+    #[default]
+    SummarizeTranslate,
+    TranslateSummarize,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SummarizeConfig {
@@ -148,6 +157,13 @@ pub struct SummarizeConfig {
     pub prefix: String,
     /// Weights' dtype of a model summariser: "f32", "f16" or "bf16". Default: "f32".
     pub dtype: String,
+    /// How a summary in a language other than the article's is made, when both ways are
+    /// possible: "summarize-translate" (summarise the article, translate the summary: one
+    /// short translation) or "translate-summarize" (translate the article, summarise the
+    /// translation: for summarisers that only read the target language, or read it better).
+    /// When only one way is possible it is taken; each record says which in `summary_path`.
+    /// Default: "summarize-translate".
+    pub strategy: Strategy,
     /// How many leading sentences "lead-3" takes. Default: 3.
     pub lead_sentences: usize,
     /// Generation settings for model summarisers (transformers' names). Default: none.
@@ -161,6 +177,7 @@ impl Default for SummarizeConfig {
             model: "lead-3".into(),
             prefix: String::new(),
             dtype: "f32".into(),
+            strategy: Strategy::default(),
             lead_sentences: 3,
             generate: Default::default(),
         }

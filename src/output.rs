@@ -54,6 +54,9 @@ pub struct Record {
     pub lang_confidence: Option<f64>,
     pub encoding: Option<String>,
     pub summary: BTreeMap<String, String>,
+    /// How each summary was made (`summarize`, `summarize-translate`, `translate-summarize`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub summary_path: BTreeMap<String, String>,
     pub missing: Vec<String>,
     pub chunks: Option<usize>,
     pub models: BTreeMap<String, String>,
@@ -81,6 +84,7 @@ impl Record {
             lang_confidence: None,
             encoding: None,
             summary: BTreeMap::new(),
+            summary_path: BTreeMap::new(),
             missing: Vec::new(),
             chunks: None,
             models: BTreeMap::new(),

@@ -130,6 +130,7 @@ fn base_record(a: &Article, chunks: Option<usize>) -> Record {
         lang_confidence: a.lang_confidence,
         encoding: Some(a.encoding.clone()),
         summary: BTreeMap::new(),
+        summary_path: BTreeMap::new(),
         missing: Vec::new(),
         chunks,
         models: BTreeMap::new(),
@@ -295,6 +296,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                             .insert("translate".into(), (o.translate_ms * 1000.0).round() / 1000.0);
                     }
                     rec.summary = o.summary;
+                    rec.summary_path = o.summary_path;
                     rec.translation = o.translation;
                     rec.missing = o.missing;
                     rec.models = o.models;

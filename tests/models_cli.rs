@@ -282,65 +282,135 @@ fn summarize_prints_what_transformers_generates() {
     }
 }
 
-/// A model summariser in the pipeline: abstractive summaries in the article's language,
-/// translated into the other; long articles go through map-reduce and finish.
-#[test]
-fn run_with_a_fixture_summariser() {
-    let tmp = tempfile::tempdir().unwrap();
+/// `svodka run` on the sample articles with `sets`; the records, in input order.
+fn run_records(tmp: &Path, sets: &[String]) -> Vec<Value> {
     let articles = root().join("tests/fixtures/articles");
-    let bart = root().join("tests/fixtures/seq2seq/bart");
-    let summarizer = format!("summarize.model={}", bart.display());
-    let ru_en = format!("translate.models.ru-en={}", fixture("base").display());
-    let en_ru = format!("translate.models.en-ru={}", fixture("tcbig").display());
-    let out = svodka(
-        tmp.path(),
-        &[
-            "run",
-            "-q",
-            "-o",
-            "out.jsonl",
-            "--set",
-            &summarizer,
-            "--set",
-            "summarize.generate.max_new_tokens=10",
-            "--set",
-            &ru_en,
-            "--set",
-            &en_ru,
-            "--set",
-            "translate.prefixes.en-ru=\">>rus<< \"",
-            "--set",
-            "translate.generate.max_new_tokens=8",
-            articles.to_str().unwrap(),
-        ],
-    );
+    let mut args: Vec<&str> = vec!["run", "-q", "-o", "out.jsonl"];
+    for s in sets {
+        args.extend(["--set", s.as_str()]);
+    }
+    args.push(articles.to_str().unwrap());
+    let out = svodka(tmp, &args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = std::fs::read_to_string(tmp.path().join("out.jsonl")).unwrap();
+    let text = std::fs::read_to_string(tmp.join("out.jsonl")).unwrap();
     let recs: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(recs.len(), 9);
-    for r in &recs {
-        let lang = r["lang"].as_str().unwrap();
-        assert_eq!(r["models"][format!("summary.{lang}")], bart.display().to_string());
-        // Random weights may well translate to nothing; what matters is who wrote what.
-        assert!(r["summary"]["en"].is_string() && r["summary"]["ru"].is_string());
-        assert_eq!(r["missing"], serde_json::json!([]));
+    recs
+}
+
+/// A model summariser in the pipeline, both strategies: abstractive summaries in the
+/// article's language, and in the other language either the translated summary
+/// (`summarize-translate`) or the summary of the translated article (`translate-summarize`);
+/// each record says which. Long articles go through map-reduce and finish.
+#[test]
+fn run_with_a_fixture_summariser_both_strategies() {
+    let bart = root().join("tests/fixtures/seq2seq/bart");
+    let base = |strategy: &str| {
+        vec![
+            format!("summarize.model={}", bart.display()),
+            "summarize.generate.max_new_tokens=10".into(),
+            format!("summarize.strategy=\"{strategy}\""),
+            format!("translate.models.ru-en={}", fixture("base").display()),
+            format!("translate.models.en-ru={}", fixture("tcbig").display()),
+            "translate.prefixes.en-ru=\">>rus<< \"".into(),
+            "translate.generate.max_new_tokens=8".into(),
+        ]
+    };
+    let (tmp1, tmp2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = run_records(tmp1.path(), &base("summarize-translate"));
+    let second = run_records(tmp2.path(), &base("translate-summarize"));
+    let bart = bart.display().to_string();
+    let mut differs = 0;
+    for (a, b) in first.iter().zip(&second) {
+        assert_eq!(a["source"], b["source"]);
+        let lang = a["lang"].as_str().unwrap();
         let other = if lang == "en" { "ru" } else { "en" };
+        let translator = if other == "en" {
+            fixture("base")
+        } else {
+            fixture("tcbig")
+        };
+        let translator = translator.display().to_string();
+        for r in [a, b] {
+            assert_eq!(r["status"], "ok");
+            assert_eq!(r["models"][format!("summary.{lang}")], bart);
+            assert_eq!(r["summary_path"][lang], "summarize");
+            // Random weights may well write nothing; what matters is who wrote what.
+            assert!(r["summary"]["en"].is_string() && r["summary"]["ru"].is_string());
+            assert_eq!(r["missing"], serde_json::json!([]));
+        }
+        // The article-language summary does not depend on the strategy.
+        assert_eq!(a["summary"][lang], b["summary"][lang]);
+        assert_eq!(a["summary_path"][other], "summarize-translate");
+        assert_eq!(
+            a["models"][format!("summary.{other}")],
+            format!("{bart} → {translator}")
+        );
+        assert_eq!(b["summary_path"][other], "translate-summarize");
+        assert_eq!(
+            b["models"][format!("summary.{other}")],
+            format!("{translator} → {bart}")
+        );
+        differs += usize::from(a["summary"][other] != b["summary"][other]);
+        assert!(b["timings_ms"]["translate"].as_f64().unwrap() > 0.0);
+    }
+    assert!(
+        differs >= 5,
+        "the two routes give different summaries ({differs} of 9 differ)"
+    );
+    for recs in [&first, &second] {
+        let metro = recs
+            .iter()
+            .find(|r| r["source"].as_str().unwrap().ends_with("ru-metro.md"))
+            .unwrap();
         assert!(
-            r["models"][format!("summary.{other}")]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!("{} → ", bart.display()))
+            metro["chunks"].as_u64().unwrap() >= 20,
+            "the long article is chunked by the model's tokenizer: {}",
+            metro["chunks"]
         );
     }
-    let metro = recs
-        .iter()
-        .find(|r| r["source"].as_str().unwrap().ends_with("ru-metro.md"))
-        .unwrap();
-    assert!(
-        metro["chunks"].as_u64().unwrap() >= 20,
-        "the long article is chunked by the model's tokenizer: {}",
-        metro["chunks"]
+}
+
+/// A Russian-only summariser (the mBART fixture) with NLLB translating both ways: Russian
+/// articles are summarised in Russian and the summary translated; English articles are
+/// translated into Russian, summarised, and the Russian summary translated back, since nothing
+/// writes English summaries of English text. Both directions share one copy of NLLB.
+#[test]
+fn run_with_a_russian_summariser_and_nllb() {
+    let seq2seq = root().join("tests/fixtures/seq2seq");
+    let (mbart, nllb) = (seq2seq.join("mbart"), seq2seq.join("m2m100"));
+    let tmp = tempfile::tempdir().unwrap();
+    let recs = run_records(
+        tmp.path(),
+        &[
+            format!("summarize.model={}", mbart.display()),
+            "summarize.generate.max_new_tokens=6".into(),
+            "summarize.strategy=\"translate-summarize\"".into(),
+            format!("translate.models.ru-en={}", nllb.display()),
+            format!("translate.models.en-ru={}", nllb.display()),
+            "translate.generate.max_new_tokens=6".into(),
+        ],
     );
+    let (mbart, nllb) = (mbart.display().to_string(), nllb.display().to_string());
+    for r in &recs {
+        assert_eq!(r["status"], "ok", "{r}");
+        assert_eq!(r["missing"], serde_json::json!([]));
+        assert!(r["summary"]["en"].is_string() && r["summary"]["ru"].is_string());
+        if r["lang"] == "ru" {
+            assert_eq!(
+                r["summary_path"],
+                serde_json::json!({"ru": "summarize", "en": "summarize-translate"})
+            );
+            assert_eq!(r["models"]["summary.en"], format!("{mbart} → {nllb}"));
+        } else {
+            assert_eq!(
+                r["summary_path"],
+                serde_json::json!({"ru": "translate-summarize", "en": "translate-summarize-translate"})
+            );
+            assert_eq!(r["models"]["summary.ru"], format!("{nllb} → {mbart}"));
+            assert_eq!(r["models"]["summary.en"], format!("{nllb} → {mbart} → {nllb}"));
+        }
+    }
 }
 
 /// A multilingual model serves every direction its language tokens name, not only the one its

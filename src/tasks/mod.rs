@@ -17,7 +17,7 @@ use std::time::Instant;
 pub use lead3::Lead;
 
 use crate::chunk::Chunk;
-use crate::config::{ConfigError, PipelineConfig};
+use crate::config::{ConfigError, PipelineConfig, Strategy};
 use crate::error::{ArticleError, ErrorKind, Stage};
 use crate::models::ModelError;
 
@@ -71,6 +71,8 @@ pub struct Tasks {
     batch_tokens: usize,
     batch_items: usize,
     full: bool,
+    strategy: Strategy,
+    chunk_tokens: usize,
 }
 
 /// What the tasks made of one article.
@@ -80,6 +82,9 @@ pub struct Outcome {
     /// Which backend produced each field, e.g. `summary.en` → `lead-3`.
     pub models: BTreeMap<String, String>,
     pub missing: Vec<String>,
+    /// How each summary was made, by language: `summarize`, `summarize-translate`,
+    /// `translate-summarize` (or `translate-summarize-translate`, via a third language).
+    pub summary_path: BTreeMap<String, String>,
     /// Whole-article translations by language (`translate.full`).
     pub translation: BTreeMap<String, String>,
     /// Set when a backend failed on this article; the record becomes an error record.
@@ -221,6 +226,8 @@ impl Tasks {
             batch_tokens: cfg.batch.max_tokens,
             batch_items: cfg.batch.max_items,
             full: cfg.translate.full,
+            strategy: cfg.summarize.strategy,
+            chunk_tokens: cfg.chunk.max_tokens,
         }
     }
 
@@ -229,47 +236,239 @@ impl Tasks {
         self.summarizer.max_input_tokens()
     }
 
-    /// Summarise and translate a wave of articles, batching across them.
+    /// How the `target` summary of a `source` article is made, if the summariser and the
+    /// translators can make it in one of the two orders (a summary translated from a third
+    /// language is found later, in stage 3 of [`Tasks::run`]).
+    fn route(&self, source: &str, target: &str) -> Option<Route> {
+        if self.summarizer.writes(source, target) {
+            return Some(Route::Summarize);
+        }
+        let translator = self.translator(source, target).is_some();
+        let summarize_first = translator && self.summarizer.writes(source, source);
+        let translate_first = translator && self.summarizer.writes(target, target);
+        match self.strategy {
+            Strategy::SummarizeTranslate if summarize_first => Some(Route::SummarizeTranslate),
+            Strategy::TranslateSummarize if translate_first => Some(Route::TranslateSummarize),
+            _ if summarize_first => Some(Route::SummarizeTranslate),
+            _ if translate_first => Some(Route::TranslateSummarize),
+            _ => None,
+        }
+    }
+
+    fn translator(&self, source: &str, target: &str) -> Option<&dyn Translator> {
+        self.translators
+            .iter()
+            .find(|t| t.source_lang() == source && t.target_lang() == target)
+            .map(|t| t.as_ref())
+    }
+
+    /// Summarise and translate a wave of articles, batching across them, in three stages:
+    /// 1. whole-article translations (`translate-summarize` routes and `translate.full`);
+    /// 2. summaries of original or translated texts, chunk by chunk with reduce rounds;
+    /// 3. translations of summaries into the languages still missing.
     pub fn run(&self, articles: &[TaskInput<'_>]) -> Vec<Outcome> {
         let mut out: Vec<Outcome> = (0..articles.len()).map(|_| Outcome::default()).collect();
 
-        // 1. Summaries the summariser writes directly. A summariser with an input budget gets
-        //    each chunk and the chunk summaries are joined in order.
+        // Plan: which texts get summarised in which language. A `summarize-translate` route
+        // needs the source-language summary even when that language is not requested: it is
+        // made as an intermediate and dropped at the end.
+        let mut direct: Vec<(usize, String)> = Vec::new();
+        let mut via: Vec<(usize, String)> = Vec::new();
+        let mut intermediate: Vec<(usize, String)> = Vec::new();
+        for (i, a) in articles.iter().enumerate() {
+            let Some(src) = a.lang else { continue };
+            for lang in &self.languages {
+                match self.route(src, lang) {
+                    Some(Route::Summarize) => direct.push((i, lang.clone())),
+                    Some(Route::TranslateSummarize) => via.push((i, lang.clone())),
+                    Some(Route::SummarizeTranslate) if !self.languages.iter().any(|l| l == src) => {
+                        intermediate.push((i, src.to_string()));
+                    }
+                    Some(Route::SummarizeTranslate) | None => {}
+                }
+            }
+        }
+        intermediate.dedup();
+        direct.extend(intermediate.iter().cloned());
+
+        // 1. Whole-article translations.
+        let mut translated: BTreeMap<(usize, String), String> = BTreeMap::new();
+        for tr in &self.translators {
+            let (src, tgt) = (tr.source_lang(), tr.target_lang());
+            let jobs: Vec<usize> = (0..articles.len())
+                .filter(|&i| {
+                    articles[i].lang == Some(src)
+                        && ((self.full && tgt != src) || via.iter().any(|(k, l)| *k == i && l == tgt))
+                })
+                .collect();
+            if jobs.is_empty() {
+                continue;
+            }
+            let texts: Vec<&str> = jobs.iter().map(|&i| articles[i].body).collect();
+            let t = Instant::now();
+            let res = tr.translate(&texts);
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            let total: usize = texts.iter().map(|t| t.len().max(1)).sum();
+            for ((&i, r), text) in jobs.iter().zip(res).zip(&texts) {
+                let o = &mut out[i];
+                o.translate_ms += ms * text.len().max(1) as f64 / total as f64;
+                match r {
+                    Ok(t) => {
+                        if self.full {
+                            o.translation.insert(tgt.to_string(), t.clone());
+                            o.models.insert(format!("translation.{tgt}"), tr.name().to_string());
+                        }
+                        translated.insert((i, tgt.to_string()), t);
+                    }
+                    Err(e) => {
+                        o.error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+
+        // 2. Summaries: of the article in its language, or of its translation.
+        let budget = self
+            .summarizer
+            .max_input_tokens()
+            .map_or(self.chunk_tokens, |m| m.min(self.chunk_tokens));
+        let mut jobs: Vec<SummaryJob<'_>> = Vec::new();
+        for (i, lang) in &direct {
+            let a = &articles[*i];
+            let src = a.lang.expect("planned for articles with a language");
+            jobs.push(SummaryJob {
+                article: *i,
+                lang: lang.clone(),
+                text_lang: src.to_string(),
+                text: a.body,
+                chunks: std::borrow::Cow::Borrowed(a.chunks),
+                translator: None,
+            });
+        }
+        for (i, lang) in &via {
+            let Some(text) = translated.get(&(*i, lang.clone())) else {
+                continue; // its translation failed: the record is already an error record
+            };
+            let counter: &dyn crate::chunk::TokenCounter =
+                self.summarizer.counter().unwrap_or(&crate::chunk::EstimateCounter);
+            let src = articles[*i].lang.expect("planned for articles with a language");
+            jobs.push(SummaryJob {
+                article: *i,
+                lang: lang.clone(),
+                text_lang: lang.clone(),
+                text,
+                chunks: std::borrow::Cow::Owned(crate::chunk::chunk_text(text, lang, budget, counter)),
+                translator: self.translator(src, lang).map(|t| t.name().to_string()),
+            });
+        }
+        let summaries = self.summarize_jobs(&jobs, &mut out);
+        for (job, r) in jobs.iter().zip(summaries) {
+            let o = &mut out[job.article];
+            match r {
+                Ok(text) => {
+                    o.summary.insert(job.lang.clone(), text);
+                    let (model, path) = match &job.translator {
+                        Some(t) => (format!("{t} → {}", self.summarizer.name()), "translate-summarize"),
+                        None => (self.summarizer.name().to_string(), "summarize"),
+                    };
+                    o.models.insert(format!("summary.{}", job.lang), model);
+                    o.summary_path.insert(job.lang.clone(), path.to_string());
+                }
+                Err(e) => {
+                    o.error.get_or_insert(e);
+                }
+            }
+        }
+
+        // 3. Translations of summaries into the requested languages still missing.
+        for tr in &self.translators {
+            let (src, tgt) = (tr.source_lang(), tr.target_lang());
+            if !self.languages.iter().any(|l| l == tgt) {
+                continue;
+            }
+            let jobs: Vec<usize> = (0..out.len())
+                .filter(|&i| {
+                    let o = &out[i];
+                    o.error.is_none() && !o.summary.contains_key(tgt) && o.summary.contains_key(src)
+                })
+                .collect();
+            if jobs.is_empty() {
+                continue;
+            }
+            // Owned copies: the summaries live in `out`, which the results are written into.
+            let owned: Vec<String> = jobs.iter().map(|&i| out[i].summary[src].clone()).collect();
+            let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
+            let t = Instant::now();
+            let res = tr.translate(&refs);
+            let total: usize = refs.iter().map(|t| t.len().max(1)).sum();
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            for ((&i, r), text) in jobs.iter().zip(res).zip(&refs) {
+                let o = &mut out[i];
+                o.translate_ms += ms * text.len().max(1) as f64 / total as f64;
+                match r {
+                    Ok(text) => {
+                        let src_model = o.models.get(&format!("summary.{src}")).cloned().unwrap_or_default();
+                        let src_path = o.summary_path.get(src).cloned().unwrap_or_default();
+                        o.summary.insert(tgt.to_string(), text);
+                        o.models
+                            .insert(format!("summary.{tgt}"), format!("{src_model} → {}", tr.name()));
+                        o.summary_path.insert(tgt.to_string(), format!("{src_path}-translate"));
+                    }
+                    Err(e) => {
+                        o.error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+
+        for (i, lang) in &intermediate {
+            let o = &mut out[*i];
+            o.summary.remove(lang);
+            o.summary_path.remove(lang);
+            o.models.remove(&format!("summary.{lang}"));
+        }
+        for o in &mut out {
+            o.missing = self
+                .languages
+                .iter()
+                .filter(|l| !o.summary.contains_key(*l))
+                .cloned()
+                .collect();
+        }
+        out
+    }
+
+    /// Summaries of `jobs`, one result per job. A summariser with an input budget gets each
+    /// chunk, batched across jobs; the chunk summaries of a job are joined in order and, when
+    /// the job had several chunks, summarised again while the result is longer than the
+    /// budget, at most MAX_REDUCE times, so even a 50,000-word article finishes.
+    fn summarize_jobs(&self, jobs: &[SummaryJob<'_>], out: &mut [Outcome]) -> Vec<Result<String, ArticleError>> {
         struct Piece<'a> {
-            article: usize,
-            lang: &'a str,
+            job: usize,
             input: SummaryInput<'a>,
             tokens: usize,
         }
         let mut pieces: Vec<Piece<'_>> = Vec::new();
-        for (i, a) in articles.iter().enumerate() {
-            let Some(src) = a.lang else { continue };
-            for lang in &self.languages {
-                if !self.summarizer.writes(src, lang) {
-                    continue;
-                }
-                let input = |text| SummaryInput {
-                    text,
-                    source_lang: src,
-                    target_lang: lang,
-                };
-                if self.summarizer.max_input_tokens().is_none() {
-                    let tokens = a.chunks.iter().map(|c| c.tokens).sum();
+        for (k, j) in jobs.iter().enumerate() {
+            let input = |text| SummaryInput {
+                text,
+                source_lang: &j.text_lang,
+                target_lang: &j.lang,
+            };
+            if self.summarizer.max_input_tokens().is_none() {
+                let tokens = j.chunks.iter().map(|c| c.tokens).sum();
+                pieces.push(Piece {
+                    job: k,
+                    input: input(j.text),
+                    tokens,
+                });
+            } else {
+                for c in j.chunks.iter() {
                     pieces.push(Piece {
-                        article: i,
-                        lang,
-                        input: input(a.body),
-                        tokens,
+                        job: k,
+                        input: input(&j.text[c.start..c.end]),
+                        tokens: c.tokens,
                     });
-                } else {
-                    for c in a.chunks {
-                        pieces.push(Piece {
-                            article: i,
-                            lang,
-                            input: input(&a.body[c.start..c.end]),
-                            tokens: c.tokens,
-                        });
-                    }
                 }
             }
         }
@@ -282,13 +481,15 @@ impl Tasks {
             let ms = t.elapsed().as_secs_f64() * 1000.0;
             let total: usize = batch.iter().map(|&k| lengths[k].max(1)).sum();
             for (&k, r) in batch.iter().zip(res) {
-                out[pieces[k].article].summarize_ms += ms * lengths[k].max(1) as f64 / total as f64;
+                out[jobs[pieces[k].job].article].summarize_ms += ms * lengths[k].max(1) as f64 / total as f64;
                 results[k] = Some(r);
             }
         }
-        // Pieces were pushed in article, language, chunk order: join them back in that order.
+        // Pieces were pushed in job, chunk order: join them back in that order.
+        let mut done: Vec<Result<String, ArticleError>> = vec![Ok(String::new()); jobs.len()];
+        let mut pieces_of = vec![0usize; jobs.len()];
         for (p, r) in pieces.iter().zip(results) {
-            let o = &mut out[p.article];
+            pieces_of[p.job] += 1;
             let r = r.unwrap_or_else(|| {
                 Err(ArticleError::new(
                     Stage::Summarize,
@@ -296,132 +497,82 @@ impl Tasks {
                     "the summariser returned too few results",
                 ))
             });
-            match r {
-                Ok(text) => {
-                    let entry = o.summary.entry(p.lang.to_string()).or_default();
-                    if !entry.is_empty() {
-                        entry.push(' ');
+            match (&mut done[p.job], r) {
+                (Ok(acc), Ok(text)) => {
+                    if !acc.is_empty() {
+                        acc.push(' ');
                     }
-                    entry.push_str(&text);
-                    o.models
-                        .insert(format!("summary.{}", p.lang), self.summarizer.name().to_string());
+                    acc.push_str(&text);
                 }
-                Err(e) => {
-                    o.error.get_or_insert(e);
-                }
+                (slot @ Ok(_), Err(e)) => *slot = Err(e),
+                (Err(_), _) => {}
             }
         }
 
-        // 1b. Reduce: an article summarised chunk by chunk gets a summary of its joined chunk
-        //     summaries, repeated while that is still longer than the summariser's input
-        //     budget, at most MAX_REDUCE times, so even a 50,000-word article finishes.
-        if let Some(budget) = self.summarizer.max_input_tokens() {
-            let mut pending: Vec<(usize, String)> = Vec::new();
-            for (i, a) in articles.iter().enumerate() {
-                if a.chunks.len() > 1 && out[i].error.is_none() {
-                    pending.extend(out[i].summary.keys().map(|l| (i, l.clone())));
-                }
-            }
-            let mut depth = 0;
-            while !pending.is_empty() && depth < MAX_REDUCE {
-                depth += 1;
-                let texts: Vec<String> = pending.iter().map(|(i, l)| out[*i].summary[l].clone()).collect();
-                let inputs: Vec<SummaryInput<'_>> = pending
-                    .iter()
-                    .zip(&texts)
-                    .map(|((_, l), t)| SummaryInput {
-                        text: t,
-                        source_lang: l,
-                        target_lang: l,
-                    })
-                    .collect();
-                let t = Instant::now();
-                let res = self.summarizer.summarize(&inputs);
-                let ms = t.elapsed().as_secs_f64() * 1000.0 / pending.len().max(1) as f64;
-                let counter = self.summarizer.counter();
-                let mut next = Vec::new();
-                for ((i, l), r) in pending.into_iter().zip(res) {
-                    out[i].summarize_ms += ms;
-                    match r {
-                        Ok(text) => {
-                            let too_long = counter.is_some_and(|c| c.count(&text) > budget);
-                            out[i].summary.insert(l.clone(), text);
-                            if too_long {
-                                next.push((i, l));
-                            }
-                        }
-                        Err(e) => {
-                            out[i].error.get_or_insert(e);
-                        }
-                    }
-                }
-                pending = next;
-            }
-        }
-
-        // 2. Translations of the source-language summary into the languages still missing,
-        //    and with `translate.full` the whole article. The translator batches by itself.
-        for tr in &self.translators {
-            let (src, tgt) = (tr.source_lang(), tr.target_lang());
-            let mut jobs: Vec<(usize, bool)> = Vec::new();
-            let mut texts: Vec<&str> = Vec::new();
-            for (i, o) in out.iter().enumerate() {
-                if o.error.is_some() {
-                    continue;
-                }
-                if self.languages.iter().any(|l| l == tgt)
-                    && !o.summary.contains_key(tgt)
-                    && let Some(s) = o.summary.get(src)
-                {
-                    jobs.push((i, false));
-                    texts.push(s.as_str());
-                }
-                if self.full && articles[i].lang == Some(src) {
-                    jobs.push((i, true));
-                    texts.push(articles[i].body);
-                }
-            }
-            if texts.is_empty() {
-                continue;
-            }
-            // Owned copies: the summaries live in `out`, which the results are written into.
-            let owned: Vec<String> = texts.iter().map(|t| t.to_string()).collect();
-            let refs: Vec<&str> = owned.iter().map(String::as_str).collect();
-            let t = Instant::now();
-            let res = tr.translate(&refs);
-            let total: usize = refs.iter().map(|t| t.len().max(1)).sum();
-            let ms = t.elapsed().as_secs_f64() * 1000.0;
-            for ((&(i, full), r), text) in jobs.iter().zip(res).zip(&refs) {
-                let o = &mut out[i];
-                o.translate_ms += ms * text.len().max(1) as f64 / total as f64;
-                match r {
-                    Ok(text) if full => {
-                        o.translation.insert(tgt.to_string(), text);
-                        o.models.insert(format!("translation.{tgt}"), tr.name().to_string());
-                    }
-                    Ok(text) => {
-                        let src_model = o.models.get(&format!("summary.{src}")).cloned().unwrap_or_default();
-                        o.summary.insert(tgt.to_string(), text);
-                        o.models
-                            .insert(format!("summary.{tgt}"), format!("{src_model} → {}", tr.name()));
-                    }
-                    Err(e) => {
-                        o.error.get_or_insert(e);
-                    }
-                }
-            }
-        }
-
-        for o in &mut out {
-            o.missing = self
-                .languages
+        let Some(budget) = self.summarizer.max_input_tokens() else {
+            return done;
+        };
+        let mut pending: Vec<usize> = (0..jobs.len())
+            .filter(|&k| pieces_of[k] > 1 && done[k].is_ok())
+            .collect();
+        let mut depth = 0;
+        while !pending.is_empty() && depth < MAX_REDUCE {
+            depth += 1;
+            let texts: Vec<String> = pending
                 .iter()
-                .filter(|l| !o.summary.contains_key(*l))
-                .cloned()
+                .map(|&k| done[k].as_ref().expect("pending jobs succeeded").clone())
                 .collect();
+            let inputs: Vec<SummaryInput<'_>> = pending
+                .iter()
+                .zip(&texts)
+                .map(|(&k, t)| SummaryInput {
+                    text: t,
+                    source_lang: &jobs[k].lang,
+                    target_lang: &jobs[k].lang,
+                })
+                .collect();
+            let t = Instant::now();
+            let res = self.summarizer.summarize(&inputs);
+            let ms = t.elapsed().as_secs_f64() * 1000.0 / pending.len().max(1) as f64;
+            let counter = self.summarizer.counter();
+            let mut next = Vec::new();
+            for (k, r) in pending.into_iter().zip(res) {
+                out[jobs[k].article].summarize_ms += ms;
+                if let Ok(text) = &r
+                    && counter.is_some_and(|c| c.count(text) > budget)
+                {
+                    next.push(k);
+                }
+                done[k] = r;
+            }
+            pending = next;
         }
-        out
+        done
     }
+}
+
+/// How one summary is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// The summariser writes it from the article.
+    Summarize,
+    /// A summary in the article's language, translated.
+    SummarizeTranslate,
+    /// The article translated, then summarised.
+    TranslateSummarize,
+}
+
+/// One text to summarise into one language.
+struct SummaryJob<'a> {
+    article: usize,
+    /// The summary's language.
+    lang: String,
+    /// The text's language (the article's, or the translation's).
+    text_lang: String,
+    text: &'a str,
+    chunks: std::borrow::Cow<'a, [Chunk]>,
+    /// The translator that made `text`, for `translate-summarize` routes.
+    translator: Option<String>,
 }
 
 #[cfg(test)]
@@ -443,6 +594,107 @@ mod tests {
         fn translate(&self, batch: &[&str]) -> Vec<Result<String, ArticleError>> {
             batch.iter().map(|s| Ok(s.to_uppercase())).collect()
         }
+    }
+
+    /// "Translates" by marking the language and reversing the sentences, so that which step
+    /// came first shows in the result.
+    fn wrap(target: &str, text: &str) -> String {
+        let mut sentences: Vec<&str> = text.split_inclusive('.').map(str::trim).collect();
+        sentences.reverse();
+        format!("{target}:{}", sentences.join(" "))
+    }
+
+    struct Wrap(&'static str, &'static str);
+    impl Translator for Wrap {
+        fn name(&self) -> &str {
+            "wrap"
+        }
+        fn source_lang(&self) -> &str {
+            self.0
+        }
+        fn target_lang(&self) -> &str {
+            self.1
+        }
+        fn translate(&self, batch: &[&str]) -> Vec<Result<String, ArticleError>> {
+            batch.iter().map(|s| Ok(wrap(self.1, s))).collect()
+        }
+    }
+
+    /// Lead-2 that reads English only.
+    struct EnglishLead;
+    impl Summarizer for EnglishLead {
+        fn name(&self) -> &str {
+            "en-lead"
+        }
+        fn writes(&self, source: &str, target: &str) -> bool {
+            source == "en" && target == "en"
+        }
+        fn max_input_tokens(&self) -> Option<usize> {
+            None
+        }
+        fn summarize(&self, batch: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
+            Lead::new(2).summarize(batch)
+        }
+    }
+
+    fn run_one(tasks: &Tasks, body: &str, lang: &str) -> Outcome {
+        let c = chunks(body);
+        tasks
+            .run(&[TaskInput {
+                body,
+                lang: Some(lang),
+                chunks: &c,
+            }])
+            .remove(0)
+    }
+
+    #[test]
+    fn strategies_choose_the_order_and_say_which() {
+        let body = "One. Two. Three. Four.";
+        let mut cfg = PipelineConfig::default();
+        let tasks = Tasks::new(Box::new(Lead::new(2)), vec![Box::new(Wrap("en", "ru"))], &cfg);
+        let o = run_one(&tasks, body, "en");
+        assert_eq!(o.summary["ru"], "ru:Two. One.");
+        assert_eq!(o.summary_path["ru"], "summarize-translate");
+        assert_eq!(o.summary_path["en"], "summarize");
+        cfg.summarize.strategy = Strategy::TranslateSummarize;
+        let tasks = Tasks::new(Box::new(Lead::new(2)), vec![Box::new(Wrap("en", "ru"))], &cfg);
+        let o = run_one(&tasks, body, "en");
+        assert_eq!(o.summary["ru"], "ru:Four. Three.");
+        assert_eq!(o.summary_path["ru"], "translate-summarize");
+        assert_eq!(o.models["summary.ru"], "wrap → lead-3");
+        assert_eq!(o.summary["en"], "One. Two.");
+        assert!(
+            o.translation.is_empty(),
+            "the translation is kept only with translate.full"
+        );
+    }
+
+    #[test]
+    fn a_summariser_that_reads_one_language_is_reached_by_translating() {
+        // Russian article, English-only summariser: whatever the strategy, the English summary
+        // is of the translated article, and the Russian one its translation back.
+        let translators =
+            || -> Vec<Box<dyn Translator>> { vec![Box::new(Wrap("ru", "en")), Box::new(Wrap("en", "ru"))] };
+        let cfg = PipelineConfig::default();
+        let tasks = Tasks::new(Box::new(EnglishLead), translators(), &cfg);
+        let o = run_one(&tasks, "Раз. Два. Три.", "ru");
+        assert_eq!(o.summary["en"], "en:Три. Два.");
+        assert_eq!(o.summary["ru"], wrap("ru", "en:Три. Два."));
+        assert_eq!(o.summary_path["en"], "translate-summarize");
+        assert_eq!(o.summary_path["ru"], "translate-summarize-translate");
+        assert_eq!(o.models["summary.ru"], "wrap → en-lead → wrap");
+        assert!(o.missing.is_empty());
+        // Only English requested, Russian article, a summariser that reads Russian: the Russian
+        // summary is made to be translated, and not reported.
+        let mut cfg = PipelineConfig::default();
+        cfg.summarize.languages = vec!["en".into()];
+        let tasks = Tasks::new(Box::new(Lead::new(2)), translators(), &cfg);
+        let o = run_one(&tasks, "Раз. Два. Три.", "ru");
+        assert_eq!(o.summary.keys().collect::<Vec<_>>(), ["en"]);
+        assert_eq!(o.summary["en"], "en:Два. Раз.");
+        assert_eq!(o.summary_path.keys().collect::<Vec<_>>(), ["en"]);
+        assert_eq!(o.models.keys().collect::<Vec<_>>(), ["summary.en"]);
     }
 
     fn chunks(body: &str) -> Vec<Chunk> {
