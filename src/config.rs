@@ -61,8 +61,103 @@ pub struct PipelineConfig {
     pub batch: BatchConfig,
     pub summarize: SummarizeConfig,
     pub translate: TranslateConfig,
+    pub llm: LlmConfig,
     pub run: RunConfig,
     pub output: OutputConfig,
+}
+
+/// GGUF instruct models: the prompts and decoding settings of every model given as a `.gguf`
+/// file (in `llm.model`, `summarize.model` or `translate.models`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LlmConfig {
+    /// A GGUF file that serves as the summariser and as the translator of every pair of
+    /// `summarize.languages`, overriding `summarize.model` and `translate.models`; "" = none.
+    /// Default: "".
+    pub model: String,
+    /// Languages the model is asked to read and write. Default: ["en", "ru"].
+    pub languages: Vec<String>,
+    /// Most sentences a summary may have (given to the model in the prompt). Default: 3.
+    pub sentences: usize,
+    /// The system message; "" = none. Default: a news editor's brief.
+    pub system: String,
+    /// The user message that asks for a summary: {language}, {sentences} and {text} are filled
+    /// in. Default: see pipeline.toml.
+    pub summarize_prompt: String,
+    /// The user message that asks for a translation: {source}, {target} and {text}.
+    /// Default: see pipeline.toml.
+    pub translate_prompt: String,
+    /// Most tokens generated per answer. Default: 384.
+    pub max_new_tokens: usize,
+    /// 0 = greedy (the same input always gives the same output); else sampling. Default: 0.
+    pub temperature: f64,
+    /// Nucleus sampling; 1 = off. Default: 1.
+    pub top_p: f64,
+    /// Top-k sampling; 0 = off. Default: 0.
+    pub top_k: usize,
+    /// Seed of the sampler. Default: 299792458.
+    pub seed: u64,
+    /// Repetition penalty over the last `repeat_last_n` tokens; 1 = off. Default: 1.1.
+    pub repetition_penalty: f32,
+    /// Default: 64.
+    pub repeat_last_n: usize,
+    /// Context length used, in tokens; 0 = the file's. Default: 4096.
+    pub context: usize,
+    /// Prompt tokens run per forward pass. Default: 512.
+    pub prompt_block: usize,
+}
+
+pub const LLM_SYSTEM: &str = "You are a careful news editor. You answer with the requested text only.";
+pub const LLM_SUMMARIZE: &str = "Summarize the following news article in {language}, in at most {sentences} sentences. \
+Keep names, numbers and dates exact. Answer with the summary only, in {language}.\n\n{text}";
+pub const LLM_TRANSLATE: &str = "Translate the following text from {source} into {target}. Keep names, numbers \
+and dates exact and keep the paragraphs. Answer with the translation only.\n\n{text}";
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        LlmConfig {
+            model: String::new(),
+            languages: vec!["en".into(), "ru".into()],
+            sentences: 3,
+            system: LLM_SYSTEM.into(),
+            summarize_prompt: LLM_SUMMARIZE.into(),
+            translate_prompt: LLM_TRANSLATE.into(),
+            max_new_tokens: 384,
+            temperature: 0.0,
+            top_p: 1.0,
+            top_k: 0,
+            seed: 299_792_458,
+            repetition_penalty: 1.1,
+            repeat_last_n: 64,
+            context: 4096,
+            prompt_block: 512,
+        }
+    }
+}
+
+/// Check that a prompt template has `{text}` and only the placeholders in `allowed`.
+fn check_prompt(key: &str, prompt: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+    let bad = |message: String| ConfigError::Invalid {
+        key: key.into(),
+        message,
+    };
+    if !prompt.contains("{text}") {
+        return Err(bad("must contain {text}, where the article goes".into()));
+    }
+    let mut rest = prompt;
+    while let Some(i) = rest.find('{') {
+        let after = &rest[i + 1..];
+        let Some(j) = after.find('}') else { break };
+        let name = &after[..j];
+        if !allowed.contains(&name) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(bad(format!(
+                "unknown placeholder {{{name}}} (known: {})",
+                allowed.join(", ")
+            )));
+        }
+        rest = &after[j + 1..];
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -310,6 +405,9 @@ impl PipelineConfig {
             ("batch.max_items", self.batch.max_items),
             ("run.window", self.run.window),
             ("summarize.lead_sentences", self.summarize.lead_sentences),
+            ("llm.sentences", self.llm.sentences),
+            ("llm.max_new_tokens", self.llm.max_new_tokens),
+            ("llm.prompt_block", self.llm.prompt_block),
         ];
         for (key, v) in positive {
             if v == 0 {
@@ -327,6 +425,40 @@ impl PipelineConfig {
         }
         check_lang_list("language.served", &self.language.served)?;
         check_lang_list("summarize.languages", &self.summarize.languages)?;
+        check_lang_list("llm.languages", &self.llm.languages)?;
+        check_prompt(
+            "llm.summarize_prompt",
+            &self.llm.summarize_prompt,
+            &["language", "sentences", "text"],
+        )?;
+        check_prompt(
+            "llm.translate_prompt",
+            &self.llm.translate_prompt,
+            &["source", "target", "text"],
+        )?;
+        let unit = |key: &str, v: f64| {
+            if (0.0..=1.0).contains(&v) {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid {
+                    key: key.into(),
+                    message: format!("{v} is not between 0 and 1"),
+                })
+            }
+        };
+        unit("llm.top_p", self.llm.top_p)?;
+        if !(self.llm.temperature >= 0.0 && self.llm.temperature.is_finite()) {
+            return Err(ConfigError::Invalid {
+                key: "llm.temperature".into(),
+                message: "must be 0 (greedy) or more".into(),
+            });
+        }
+        if !(self.llm.repetition_penalty > 0.0 && self.llm.repetition_penalty.is_finite()) {
+            return Err(ConfigError::Invalid {
+                key: "llm.repetition_penalty".into(),
+                message: "must be more than 0 (1 = off)".into(),
+            });
+        }
         if self.output.path.is_empty() {
             return Err(ConfigError::Invalid {
                 key: "output.path".into(),

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod logits;
+pub mod sample;
 pub mod search;
 
 pub use config::{EarlyStopping, GenerationConfig, Resolved};

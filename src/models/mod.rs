@@ -18,6 +18,7 @@ pub mod cache;
 pub mod card;
 pub mod hub;
 pub mod layers;
+pub mod llm;
 pub mod marian;
 pub mod t5;
 pub mod weights;
