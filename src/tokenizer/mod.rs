@@ -13,6 +13,8 @@
 //!   vocab.json ids, decoding) on top of the native encoder;
 //! * [`moses`] is sacremoses' punctuation normaliser, which `MarianTokenizer` sets up but does not apply.
 
+pub mod chat;
+pub mod gguf;
 pub mod hf;
 pub mod marian;
 pub mod moses;
@@ -45,6 +47,8 @@ pub enum TokenizerError {
     },
     #[error("{}: {message}", path.display())]
     Invalid { path: PathBuf, message: String },
+    #[error("{origin}: {message}")]
+    ChatTemplate { origin: String, message: String },
     #[error("unsupported: {0}")]
     Unsupported(String),
     #[error("tokenizers: {0}")]
