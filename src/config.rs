@@ -79,6 +79,12 @@ pub struct LlmConfig {
     pub languages: Vec<String>,
     /// Most sentences a summary may have (given to the model in the prompt). Default: 3.
     pub sentences: usize,
+    /// Ask the model for a summary in another language than the article's directly. Off,
+    /// the other language's summary follows `summarize.strategy` (by default the model's
+    /// summary, translated by the model): small models often translate the whole article when
+    /// asked for a summary in another language, and a short translation costs less than a
+    /// second pass over the article. Default: false.
+    pub cross_lingual: bool,
     /// The system message; "" = none. Default: a news editor's brief.
     pub system: String,
     /// The user message that asks for a summary: {language}, {sentences} and {text} are filled
@@ -108,8 +114,8 @@ pub struct LlmConfig {
 }
 
 pub const LLM_SYSTEM: &str = "You are a careful news editor. You answer with the requested text only.";
-pub const LLM_SUMMARIZE: &str = "Summarize the following news article in {language}, in at most {sentences} sentences. \
-Keep names, numbers and dates exact. Answer with the summary only, in {language}.\n\n{text}";
+pub const LLM_SUMMARIZE: &str = "{text}\n\nSummarize the news article above in {language}, in at most {sentences} \
+sentences. Keep names, numbers and dates exact. Write only the summary, in {language}.";
 pub const LLM_TRANSLATE: &str = "Translate the following text from {source} into {target}. Keep names, numbers \
 and dates exact and keep the paragraphs. Answer with the translation only.\n\n{text}";
 
@@ -119,6 +125,7 @@ impl Default for LlmConfig {
             model: String::new(),
             languages: vec!["en".into(), "ru".into()],
             sentences: 3,
+            cross_lingual: false,
             system: LLM_SYSTEM.into(),
             summarize_prompt: LLM_SUMMARIZE.into(),
             translate_prompt: LLM_TRANSLATE.into(),

@@ -140,6 +140,13 @@ fn size_compute_pool(threads: usize) {
     } else {
         threads
     };
+    // candle's kernels run on pools of their own, sized by CANDLE_NUM_THREADS (else
+    // RAYON_NUM_THREADS, else the physical cores) when first used: size them to the same
+    // number, unless the user set one, so `--threads` bounds the whole run.
+    if std::env::var_os("CANDLE_NUM_THREADS").is_none() && std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: called at start-up, before any other thread exists.
+        unsafe { std::env::set_var("CANDLE_NUM_THREADS", n.to_string()) };
+    }
     if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
         tracing::debug!("rayon's global pool was already set up: {e}");
     }

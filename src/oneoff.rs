@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::config::PipelineConfig;
 use crate::error::Error;
 use crate::models::{card, hub};
-use crate::tasks::{Lead, Summarizer, SummaryInput, TaskError, load_summarizer, load_translator};
+use crate::tasks::{Summarizer, SummaryInput, TaskError, load_summarizer, load_translator};
 
 /// Lines are translated in blocks of this many, so a large file streams.
 const BLOCK: usize = 256;
@@ -84,7 +84,7 @@ pub fn translate(
     let mut failed = 0;
     read_lines(file, |block| {
         let refs: Vec<&str> = block.iter().map(String::as_str).collect();
-        let out = tr.translate_all(&refs);
+        let out = tr.translate(&refs);
         failed += out.iter().filter(|r| r.is_err()).count();
         print_lines(out.into_iter().map(|r| {
             r.unwrap_or_else(|e| {
@@ -103,15 +103,12 @@ pub fn summarize(
     file: Option<&Path>,
 ) -> Result<usize, Error> {
     let spec = model.unwrap_or(&cfg.summarize.model);
-    let summarizer: Box<dyn Summarizer> = match spec {
-        "lead-3" | "lead" => Box::new(Lead::new(cfg.summarize.lead_sentences)),
-        spec => Box::new(load_summarizer(cfg, &Default::default(), spec, lang).map_err(|source| {
-            Error::from(TaskError::Model {
-                key: format!("--model {spec}"),
-                source: Box::new(source),
-            })
-        })?),
-    };
+    let summarizer: Box<dyn Summarizer> = load_summarizer(cfg, &Default::default(), spec, lang).map_err(|source| {
+        Error::from(TaskError::Model {
+            key: format!("--model {spec}"),
+            source: Box::new(source),
+        })
+    })?;
     let mut failed = 0;
     read_lines(file, |block| {
         let langs: Vec<String> = block

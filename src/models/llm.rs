@@ -201,8 +201,21 @@ impl LlmCache {
     }
 }
 
+/// Block types for which candle has no SIMD dot product on x86 (its Q4_1, Q5_0 and Q5_1
+/// kernels are scalar, several times slower than its Q8_0 one): such weights are re-packed
+/// as Q8_0 at load. Q8_0 holds every Q4_1/Q5_x value to within half a step of 1/127 of the
+/// block's range, at 1.5-2× the memory of those tensors.
+fn repack(t: Arc<QTensor>) -> Result<Arc<QTensor>> {
+    use candle_core::quantized::GgmlDType as G;
+    if !matches!(t.dtype(), G::Q4_1 | G::Q5_0 | G::Q5_1) {
+        return Ok(t);
+    }
+    let dense = t.dequantize(&Device::Cpu)?;
+    Ok(Arc::new(QTensor::quantize(&dense, G::Q8_0)?))
+}
+
 fn qmatmul(vb: &VarBuilder, name: &str) -> Result<QMatMul> {
-    QMatMul::from_arc(vb.get_no_shape(name)?)
+    QMatMul::from_arc(repack(vb.get_no_shape(name)?)?)
 }
 
 fn optional(vb: &VarBuilder, name: &str) -> Result<Option<Tensor>> {
@@ -245,7 +258,7 @@ impl Llm {
         let output = if vb.contains_key("output.weight") {
             qmatmul(vb, "output.weight")?
         } else {
-            QMatMul::from_arc(embed_q)?
+            QMatMul::from_arc(repack(embed_q)?)?
         };
         let mut layers = Vec::with_capacity(cfg.layers);
         for i in 0..cfg.layers {
@@ -309,6 +322,12 @@ impl Llm {
 
     pub fn config(&self) -> &Config {
         &self.cfg
+    }
+
+    /// Use at most `n` positions (the file's context is often 32768: that much KV cache per
+    /// sequence is memory the user did not ask for).
+    pub fn limit_context(&mut self, n: usize) {
+        self.cfg.context = self.cfg.context.min(n.max(1));
     }
 
     pub fn vocab_size(&self) -> usize {

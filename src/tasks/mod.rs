@@ -9,6 +9,7 @@
 //! by a configured translator; otherwise the language is listed in `missing`.
 
 mod lead3;
+pub mod llm;
 pub mod seq2seq;
 
 use std::collections::BTreeMap;
@@ -138,37 +139,80 @@ fn backend_options(
     })
 }
 
-/// Load the translator `spec` (a card name or a model directory) for `source` → `target`,
-/// sharing weights already in `models`.
+/// Weights loaded so far in this process, so that backends on one checkpoint or GGUF file
+/// share one copy.
+#[derive(Clone, Default)]
+pub struct Loaded {
+    pub seq2seq: seq2seq::ModelCache,
+    llms: std::sync::Arc<std::sync::Mutex<BTreeMap<std::path::PathBuf, std::sync::Arc<llm::LlmBackend>>>>,
+}
+
+impl Loaded {
+    fn llm(&self, cfg: &PipelineConfig, spec: &str) -> Result<std::sync::Arc<llm::LlmBackend>, ModelError> {
+        let path = std::path::Path::new(spec);
+        let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        let mut llms = self.llms.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = llms.get(&key) {
+            return Ok(std::sync::Arc::clone(b));
+        }
+        let b = std::sync::Arc::new(llm::LlmBackend::load(path, &cfg.llm)?);
+        llms.insert(key, std::sync::Arc::clone(&b));
+        Ok(b)
+    }
+}
+
+/// Load the translator `spec` (a card name, a model directory or a GGUF file) for `source` →
+/// `target`, sharing weights already in `loaded`.
 pub fn load_translator(
     cfg: &PipelineConfig,
-    models: &seq2seq::ModelCache,
+    loaded: &Loaded,
     spec: &str,
     source: &str,
     target: &str,
-) -> Result<seq2seq::Seq2SeqTranslator, ModelError> {
+) -> Result<Box<dyn Translator>, ModelError> {
+    if llm::is_gguf(spec) {
+        return Ok(Box::new(llm::LlmTranslator::new(
+            loaded.llm(cfg, spec)?,
+            source,
+            target,
+        )));
+    }
     let loc = crate::models::hub::locate(spec)?;
     let prefix = cfg.translate.prefixes.get(&format!("{source}-{target}")).cloned();
-    let opts = backend_options(cfg, models, Some(source), Some(target), Stage::Translate, prefix)?;
-    Ok(seq2seq::Seq2SeqTranslator::new(
+    let opts = backend_options(
+        cfg,
+        &loaded.seq2seq,
+        Some(source),
+        Some(target),
+        Stage::Translate,
+        prefix,
+    )?;
+    Ok(Box::new(seq2seq::Seq2SeqTranslator::new(
         seq2seq::Seq2SeqBackend::load(&loc, &opts)?,
         target,
-    ))
+    )))
 }
 
-/// Load the summariser `spec` (a card name or a model directory). `lang` sets up a model that
-/// names languages with tokens (mBART) for that language instead of its card's first one.
+/// Load the summariser `spec`: "lead-3", a card name, a model directory or a GGUF file. `lang`
+/// sets up a model that names languages with tokens (mBART) for that language instead of its
+/// card's first one.
 pub fn load_summarizer(
     cfg: &PipelineConfig,
-    models: &seq2seq::ModelCache,
+    loaded: &Loaded,
     spec: &str,
     lang: Option<&str>,
-) -> Result<seq2seq::Seq2SeqSummarizer, ModelError> {
+) -> Result<Box<dyn Summarizer>, ModelError> {
+    if spec == "lead-3" || spec == "lead" {
+        return Ok(Box::new(Lead::new(cfg.summarize.lead_sentences)));
+    }
+    if llm::is_gguf(spec) {
+        return Ok(Box::new(llm::LlmSummarizer::new(loaded.llm(cfg, spec)?)));
+    }
     let loc = crate::models::hub::locate(spec)?;
     let languages: Vec<String> = loc.card.as_ref().map(|c| c.serves()).unwrap_or_default();
     let prefix = (!cfg.summarize.prefix.is_empty()).then(|| cfg.summarize.prefix.clone());
     let source = lang.or(languages.first().map(String::as_str));
-    let opts = backend_options(cfg, models, source, None, Stage::Summarize, prefix)?;
+    let opts = backend_options(cfg, &loaded.seq2seq, source, None, Stage::Summarize, prefix)?;
     let backend = seq2seq::Seq2SeqBackend::load(&loc, &opts)?;
     // A model that names languages with tokens (mBART) is set up for one language; one without
     // a card serves whatever it is given.
@@ -177,29 +221,46 @@ pub fn load_summarizer(
     } else {
         languages
     };
-    Ok(seq2seq::Seq2SeqSummarizer::new(backend, languages))
+    Ok(Box::new(seq2seq::Seq2SeqSummarizer::new(backend, languages)))
 }
 
 impl Tasks {
     /// Build the backends named in the configuration; an unknown name is an error naming the key.
     pub fn from_config(cfg: &PipelineConfig) -> Result<Tasks, TaskError> {
-        let models = seq2seq::ModelCache::default();
-        let summarizer: Box<dyn Summarizer> = match cfg.summarize.model.as_str() {
-            "lead-3" | "lead" => Box::new(Lead::new(cfg.summarize.lead_sentences)),
-            spec => Box::new(load_summarizer(cfg, &models, spec, None).map_err(|e| TaskError::Model {
-                key: "summarize.model".into(),
-                source: Box::new(e),
-            })?),
+        let loaded = Loaded::default();
+        // `llm.model`: one GGUF file as the summariser and every translator.
+        let (summary_spec, summary_key) = if cfg.llm.model.is_empty() {
+            (cfg.summarize.model.clone(), "summarize.model")
+        } else {
+            (cfg.llm.model.clone(), "llm.model")
         };
+        let pairs: Vec<(String, String, String)> = if cfg.llm.model.is_empty() {
+            cfg.translate
+                .models
+                .iter()
+                .map(|(pair, spec)| (pair.clone(), spec.clone(), format!("translate.models.{pair}")))
+                .collect()
+        } else {
+            let langs = &cfg.summarize.languages;
+            langs
+                .iter()
+                .flat_map(|a| langs.iter().filter(move |b| *b != a).map(move |b| format!("{a}-{b}")))
+                .map(|pair| (pair, cfg.llm.model.clone(), "llm.model".to_string()))
+                .collect()
+        };
+        let summarizer = load_summarizer(cfg, &loaded, &summary_spec, None).map_err(|e| TaskError::Model {
+            key: summary_key.into(),
+            source: Box::new(e),
+        })?;
         let mut translators: Vec<Box<dyn Translator>> = Vec::new();
-        for (pair, spec) in &cfg.translate.models {
+        for (pair, spec, key) in &pairs {
             let (source, target) = pair.split_once('-').expect("validated as a pair");
-            translators.push(Box::new(load_translator(cfg, &models, spec, source, target).map_err(
-                |e| TaskError::Model {
-                    key: format!("translate.models.{pair}"),
+            translators.push(
+                load_translator(cfg, &loaded, spec, source, target).map_err(|e| TaskError::Model {
+                    key: key.clone(),
                     source: Box::new(e),
-                },
-            )?));
+                })?,
+            );
         }
         Ok(Tasks::new(summarizer, translators, cfg))
     }

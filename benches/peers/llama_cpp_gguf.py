@@ -1,0 +1,65 @@
+"""llama.cpp's side of the GGUF speed comparison (benches/peers/gguf.sh runs both engines).
+
+Tokenises a news prompt with llama.cpp, writes the ids to PROMPT_JSON (svodka runs the same
+ids), then measures with N threads: prompt processing (the whole prompt in one `eval`, batch
+512) and generation of exactly NEW tokens (greedy, end-of-generation ignored), REPEATS times.
+Prints one JSON line: prompt and generated tokens/s of every repeat.
+
+  python llama_cpp_gguf.py MODEL.gguf PROMPT_JSON [--threads 2] [--new 64] [--repeats 5]
+"""
+import argparse
+import json
+import time
+
+import numpy as np
+from llama_cpp import Llama
+
+PROMPT = (
+    "<|im_start|>system\nYou are a careful news editor. You answer with the requested text only.<|im_end|>\n"
+    "<|im_start|>user\nSummarize the following news article in English, in at most 3 sentences.\n\n"
+    + " ".join([
+        "The European Central Bank kept its main interest rate at 4 percent on Thursday, as inflation in the",
+        "euro area slowed to 2.9 percent in October. ECB President Christine Lagarde said the bank would keep",
+        "rates high for as long as necessary. Economists expect the first cut in the second half of next year.",
+        "Markets reacted calmly: the euro was little changed at 1.06 dollars, and European stocks closed",
+        "slightly higher. The bank will publish new forecasts in December, when its staff will also extend",
+        "the projections to 2026. Several members of the governing council warned that wage growth remained",
+        "strong and that energy prices could rise again over the winter.",
+    ]) * 2
+    + "<|im_end|>\n<|im_start|>assistant\n"
+)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("prompt_json")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--new", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=5)
+    a = ap.parse_args()
+    llm = Llama(model_path=a.model, n_ctx=2048, n_batch=512, n_threads=a.threads,
+                n_threads_batch=a.threads, verbose=False)
+    ids = llm.tokenize(PROMPT.encode(), add_bos=False, special=True)
+    json.dump({"ids": ids, "new": a.new}, open(a.prompt_json, "w"))
+    prompt_tps, gen_tps = [], []
+    for r in range(a.repeats + 1):  # the first round warms up and is not counted
+        llm.reset()
+        t = time.perf_counter()
+        llm.eval(ids)
+        t_prompt = time.perf_counter() - t
+        nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        t = time.perf_counter()
+        for _ in range(a.new):
+            llm.eval([nxt])
+            nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        t_gen = time.perf_counter() - t
+        if r:
+            prompt_tps.append(len(ids) / t_prompt)
+            gen_tps.append(a.new / t_gen)
+    print(json.dumps({"engine": "llama.cpp (llama-cpp-python)", "prompt_tokens": len(ids), "new_tokens": a.new,
+                      "threads": a.threads, "prompt_tps": prompt_tps, "gen_tps": gen_tps}))
+
+
+if __name__ == "__main__":
+    main()

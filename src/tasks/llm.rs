@@ -1,0 +1,445 @@
+//! [`Summarizer`] and [`Translator`] backed by one GGUF instruct model: the article goes into
+//! a prompt (`[llm]` in `pipeline.toml`), the prompt through the file's chat template and
+//! tokenizer, and the answer is cleaned of what instruct models add around it.
+//!
+//! One loaded model serves the summariser and every translator (weights shared; each
+//! sequence gets its own cache), and a batch's items run at once on rayon. An instruct model
+//! can summarise an English article in Russian directly (`llm.cross_lingual`), but small ones
+//! tend to translate the whole article instead, so by default it writes summaries in the
+//! article's language and the planner's strategy makes the other. Summaries are cut to
+//! `llm.sentences` sentences and translations to their source's paragraphs, since small
+//! models run on with commentary. Inputs longer than the context are cut at sentence
+//! boundaries with the model's own tokenizer: summaries by the planner's map-reduce,
+//! translations here, piece by piece.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::{Summarizer, SummaryInput, Translator};
+use crate::chunk::{TokenCounter, chunk_text};
+use crate::config::LlmConfig;
+use crate::error::{ArticleError, ErrorKind, Stage};
+use crate::generate::sample::{SamplingConfig, complete};
+use crate::models::ModelError;
+use crate::models::llm::Llm;
+use crate::tokenizer::chat::{ChatTemplate, Message};
+use crate::tokenizer::gguf::GgufTokenizer;
+
+/// Whether `spec` names a GGUF file (rather than a card or a model directory).
+pub fn is_gguf(spec: &str) -> bool {
+    Path::new(spec)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
+}
+
+/// English names of languages, for prompts.
+fn language_name(code: &str) -> &str {
+    match code {
+        "en" => "English",
+        "ru" => "Russian",
+        "uk" => "Ukrainian",
+        "be" => "Belarusian",
+        "de" => "German",
+        "fr" => "French",
+        "es" => "Spanish",
+        "it" => "Italian",
+        "pt" => "Portuguese",
+        "pl" => "Polish",
+        "cs" => "Czech",
+        "tr" => "Turkish",
+        "kk" => "Kazakh",
+        "zh" => "Chinese",
+        "ja" => "Japanese",
+        other => other,
+    }
+}
+
+/// A loaded GGUF model with its tokenizer, chat template and settings.
+pub struct LlmBackend {
+    name: String,
+    model: Llm,
+    tokenizer: GgufTokenizer,
+    template: ChatTemplate,
+    sampling: SamplingConfig,
+    stop: Vec<u32>,
+    cfg: LlmConfig,
+    /// Largest input text, in tokens, that fits the context with the prompt and the answer.
+    max_input_tokens: usize,
+}
+
+impl LlmBackend {
+    pub fn load(path: &Path, cfg: &LlmConfig) -> Result<LlmBackend, ModelError> {
+        if !path.is_file() {
+            return Err(ModelError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such GGUF file"),
+            });
+        }
+        let (mut model, content) = Llm::load(path)?;
+        if cfg.context > 0 {
+            model.limit_context(cfg.context);
+        }
+        let tokenizer = GgufTokenizer::from_gguf(&content, path)?;
+        let template = ChatTemplate::from_gguf(&content, &tokenizer, path)?;
+        let sampling = SamplingConfig {
+            max_new_tokens: cfg.max_new_tokens,
+            temperature: cfg.temperature,
+            top_p: cfg.top_p,
+            top_k: cfg.top_k,
+            seed: cfg.seed,
+            repetition_penalty: cfg.repetition_penalty,
+            repeat_last_n: cfg.repeat_last_n,
+            prompt_block: cfg.prompt_block,
+        };
+        let mut backend = LlmBackend {
+            name: path.display().to_string(),
+            stop: tokenizer.stop_ids(),
+            model,
+            tokenizer,
+            template,
+            sampling,
+            cfg: cfg.clone(),
+            max_input_tokens: 0,
+        };
+        // What the prompt costs around the text, measured on the longer of the two prompts.
+        let overhead = ["summarize", "translate"]
+            .iter()
+            .map(|task| {
+                let prompt = backend.prompt(task, "", "en", "ru")?;
+                Ok(backend.encode_prompt(&prompt)?.len())
+            })
+            .collect::<Result<Vec<usize>, ModelError>>()?
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+        let context = backend.model.config().context;
+        backend.max_input_tokens = context.saturating_sub(overhead + cfg.max_new_tokens + 8);
+        if backend.max_input_tokens < 32 {
+            return Err(ModelError::Invalid {
+                path: path.to_path_buf(),
+                message: format!(
+                    "a context of {context} tokens leaves no room for the article after the prompt \
+                     ({overhead} tokens) and the answer (llm.max_new_tokens = {}); raise llm.context",
+                    cfg.max_new_tokens
+                ),
+            });
+        }
+        Ok(backend)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.model.path().to_path_buf()
+    }
+
+    /// The rendered chat prompt for `task` over `text`.
+    fn prompt(&self, task: &str, text: &str, source: &str, target: &str) -> Result<String, ModelError> {
+        let user = if task == "summarize" {
+            self.cfg
+                .summarize_prompt
+                .replace("{language}", language_name(target))
+                .replace("{sentences}", &self.cfg.sentences.to_string())
+        } else {
+            self.cfg
+                .translate_prompt
+                .replace("{source}", language_name(source))
+                .replace("{target}", language_name(target))
+        };
+        // The text last, so that braces in an article are never taken for placeholders.
+        let user = user.replace("{text}", text);
+        let mut messages = Vec::new();
+        if !self.cfg.system.is_empty() {
+            messages.push(Message::new("system", self.cfg.system.clone()));
+        }
+        messages.push(Message::new("user", user));
+        Ok(self.template.render(&messages, true)?)
+    }
+
+    /// Ids of a rendered prompt: special tokens in it parsed, BOS added when the file asks for
+    /// it and the template has not written it already.
+    fn encode_prompt(&self, prompt: &str) -> Result<Vec<u32>, ModelError> {
+        let bos_written = self
+            .tokenizer
+            .bos()
+            .and_then(|b| self.tokenizer.token_str(b))
+            .is_some_and(|b| !b.is_empty() && prompt.starts_with(&b));
+        Ok(self.tokenizer.encode(prompt, !bos_written)?)
+    }
+
+    /// The model's answer to `task` over `text`, cleaned.
+    pub fn answer(&self, task: &str, text: &str, source: &str, target: &str) -> Result<String, String> {
+        let prompt = self.prompt(task, text, source, target).map_err(|e| error_chain(&e))?;
+        let ids = self.encode_prompt(&prompt).map_err(|e| error_chain(&e))?;
+        let out = complete(&self.model, &ids, &self.stop, &self.sampling).map_err(|e| e.to_string())?;
+        let text = self.tokenizer.decode(&out.tokens, true).map_err(|e| e.to_string())?;
+        Ok(clean_answer(&text))
+    }
+
+    /// Translate `text`, cut into pieces the answer budget can hold.
+    fn translate_text(&self, text: &str, source: &str, target: &str) -> Result<String, String> {
+        // A translation is about as long as its source (longer in Cyrillic for most vocabularies):
+        // pieces of two thirds of the answer budget leave room.
+        let budget = (self.cfg.max_new_tokens * 2 / 3).min(self.max_input_tokens).max(16);
+        if self.count(text) <= budget {
+            return Ok(keep_paragraphs(&self.answer("translate", text, source, target)?, text));
+        }
+        let chunks = chunk_text(text, source, budget, self);
+        let mut out = String::new();
+        let mut sep = "";
+        for c in &chunks {
+            let piece = &text[c.start..c.end];
+            let trimmed = piece.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            out.push_str(sep);
+            out.push_str(&keep_paragraphs(
+                &self.answer("translate", trimmed, source, target)?,
+                trimmed,
+            ));
+            let tail = &piece[piece.trim_end().len()..];
+            sep = if tail.contains("\n\n") { "\n\n" } else { " " };
+        }
+        Ok(out)
+    }
+}
+
+/// A translation has the paragraphs of its source: paragraphs beyond those are commentary
+/// the model added ("This text describes…"), and are dropped.
+fn keep_paragraphs(answer: &str, source: &str) -> String {
+    let wanted = source.split("\n\n").filter(|p| !p.trim().is_empty()).count().max(1);
+    let paragraphs: Vec<&str> = answer.split("\n\n").filter(|p| !p.trim().is_empty()).collect();
+    if paragraphs.len() <= wanted {
+        return answer.to_string();
+    }
+    paragraphs[..wanted].join("\n\n")
+}
+
+/// At most `n` sentences of `summary` (the limit the prompt asked for), whole.
+fn keep_sentences(summary: &str, lang: &str, n: usize) -> String {
+    let sentences = crate::chunk::split_sentences(summary, lang);
+    match sentences.get(n.saturating_sub(1)) {
+        Some(last) if sentences.len() > n => summary[..last.end].trim_end().to_string(),
+        _ => summary.to_string(),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// What instruct models put around the answer: `<think>` blocks (Qwen3), a label line
+/// ("Summary:", "Перевод:"), Markdown bold around the label, wrapping quotes.
+pub fn clean_answer(text: &str) -> String {
+    let mut s = text.to_string();
+    while let Some(start) = s.find("<think>") {
+        match s[start..].find("</think>") {
+            Some(end) => s.replace_range(start..start + end + "</think>".len(), ""),
+            None => s.truncate(start),
+        }
+    }
+    let mut s = s.trim();
+    // A preamble line ("Here is the summary:", "Вот краткое содержание:") before a blank line.
+    if let Some((first, rest)) = s.split_once("\n\n")
+        && !first.contains('\n')
+        && (first.trim_end().ends_with(':') || first.trim_end().ends_with('：'))
+        && first.split_whitespace().count() <= 12
+        && !rest.trim().is_empty()
+    {
+        s = rest.trim();
+    }
+    const LABELS: &[&str] = &[
+        "summary",
+        "translation",
+        "english translation",
+        "russian translation",
+        "резюме",
+        "краткое содержание",
+        "краткий пересказ",
+        "перевод",
+        "перевод на русский",
+        "перевод на английский",
+        "аннотация",
+    ];
+    let lower = s.to_lowercase();
+    for label in LABELS {
+        for deco in ["", "**", "### ", "## "] {
+            let head = format!("{deco}{label}");
+            if lower.starts_with(&head) {
+                let Some(rest) = s.get(head.len()..) else { continue };
+                let rest = rest.trim_start_matches("**").trim_start();
+                if let Some(r) = rest.strip_prefix(':').or_else(|| rest.strip_prefix('：')) {
+                    s = r.trim_start_matches("**").trim();
+                }
+            }
+        }
+    }
+    for (open, close) in [("\"", "\""), ("«", "»"), ("“", "”")] {
+        if s.len() > open.len() + close.len()
+            && s.starts_with(open)
+            && s.ends_with(close)
+            && !s[open.len()..s.len() - close.len()].contains(open)
+        {
+            s = &s[open.len()..s.len() - close.len()];
+        }
+    }
+    s.trim().to_string()
+}
+
+impl TokenCounter for LlmBackend {
+    fn count(&self, text: &str) -> usize {
+        self.tokenizer.encode(text, false).map_or(0, |ids| ids.len())
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+fn model_error(stage: Stage, name: &str, e: String) -> ArticleError {
+    ArticleError::new(stage, ErrorKind::Model, format!("{name}: {e}"))
+}
+
+/// The summariser face of a GGUF model.
+pub struct LlmSummarizer {
+    backend: Arc<LlmBackend>,
+}
+
+impl LlmSummarizer {
+    pub fn new(backend: Arc<LlmBackend>) -> LlmSummarizer {
+        LlmSummarizer { backend }
+    }
+}
+
+impl Summarizer for LlmSummarizer {
+    fn name(&self) -> &str {
+        &self.backend.name
+    }
+    fn writes(&self, source: &str, target: &str) -> bool {
+        let l = &self.backend.cfg.languages;
+        (source == target || self.backend.cfg.cross_lingual)
+            && l.iter().any(|x| x == source)
+            && l.iter().any(|x| x == target)
+    }
+    fn max_input_tokens(&self) -> Option<usize> {
+        Some(self.backend.max_input_tokens)
+    }
+    fn summarize(&self, batch: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
+        batch
+            .par_iter()
+            .map(|i| {
+                if !self.writes(i.source_lang, i.target_lang) {
+                    return Err(model_error(
+                        Stage::Summarize,
+                        &self.backend.name,
+                        format!(
+                            "does not write {} summaries of {} text (llm.languages: {}; llm.cross_lingual)",
+                            i.target_lang,
+                            i.source_lang,
+                            self.backend.cfg.languages.join(", ")
+                        ),
+                    ));
+                }
+                self.backend
+                    .answer("summarize", i.text, i.source_lang, i.target_lang)
+                    .map(|s| keep_sentences(&s, i.target_lang, self.backend.cfg.sentences))
+                    .map_err(|e| model_error(Stage::Summarize, &self.backend.name, e))
+            })
+            .collect()
+    }
+    fn counter(&self) -> Option<&dyn TokenCounter> {
+        Some(self.backend.as_ref())
+    }
+}
+
+/// The translator face of a GGUF model, for one direction.
+pub struct LlmTranslator {
+    backend: Arc<LlmBackend>,
+    source: String,
+    target: String,
+}
+
+impl LlmTranslator {
+    pub fn new(backend: Arc<LlmBackend>, source: &str, target: &str) -> LlmTranslator {
+        LlmTranslator {
+            backend,
+            source: source.to_string(),
+            target: target.to_string(),
+        }
+    }
+}
+
+impl Translator for LlmTranslator {
+    fn name(&self) -> &str {
+        &self.backend.name
+    }
+    fn source_lang(&self) -> &str {
+        &self.source
+    }
+    fn target_lang(&self) -> &str {
+        &self.target
+    }
+    fn translate(&self, batch: &[&str]) -> Vec<Result<String, ArticleError>> {
+        batch
+            .par_iter()
+            .map(|t| {
+                if t.trim().is_empty() {
+                    return Ok(String::new());
+                }
+                self.backend
+                    .translate_text(t, &self.source, &self.target)
+                    .map_err(|e| model_error(Stage::Translate, &self.backend.name, e))
+            })
+            .collect()
+    }
+    fn counter(&self) -> Option<&dyn TokenCounter> {
+        Some(self.backend.as_ref())
+    }
+    fn max_input_tokens(&self) -> Option<usize> {
+        Some(self.backend.max_input_tokens)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_cleaned() {
+        assert_eq!(clean_answer("<think>hmm</think>\n\nSummary: A B."), "A B.");
+        assert_eq!(clean_answer("**Перевод:** Текст."), "Текст.");
+        assert_eq!(clean_answer("«Цитата целиком»"), "Цитата целиком");
+        assert_eq!(clean_answer("«Один» и «два»"), "«Один» и «два»");
+        assert_eq!(clean_answer("Summary of events: none"), "Summary of events: none");
+        assert_eq!(clean_answer("<think>unfinished"), "");
+        assert_eq!(
+            clean_answer("Вот русский перевод текста:\n\nТекст. Ещё."),
+            "Текст. Ещё."
+        );
+        assert_eq!(clean_answer("Итог:\n\n"), "Итог:");
+        assert!(is_gguf("/m/Qwen.Q4_K_M.GGUF") && !is_gguf("opus-mt-ru-en"));
+    }
+
+    #[test]
+    fn translations_keep_the_source_paragraphs_and_summaries_the_sentence_limit() {
+        assert_eq!(
+            keep_paragraphs("One. Two.\n\nThis text says…", "Раз. Два."),
+            "One. Two."
+        );
+        assert_eq!(keep_paragraphs("A.\n\nB.", "А.\n\nБ."), "A.\n\nB.");
+        assert_eq!(keep_sentences("Раз. Два. Три. Четыре.", "ru", 3), "Раз. Два. Три.");
+        assert_eq!(keep_sentences("One. Two.", "en", 3), "One. Two.");
+    }
+}
