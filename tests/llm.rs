@@ -1,8 +1,9 @@
 //! The GGUF decoder against llama.cpp (llama-cpp-python 0.3.36, f32 KV cache) on the tiny
 //! random-weight fixtures of `tests/fixtures/gguf` (qwen2 with biases and its own output
-//! matrix; llama with interleaved RoPE and tied embeddings): logits of every position of a
-//! prompt and of the last position of a long prompt run in blocks within 1e-3, and greedy
-//! continuations token for token.
+//! matrix; llama with interleaved RoPE and tied embeddings; gemma3 with a sliding window of 8
+//! over prompts longer than that): logits of every position of a prompt and of the last
+//! position of a long prompt run in blocks within 1e-3 (gemma3: 3e-3, see [`tolerance`]), and
+//! greedy continuations token for token.
 
 use std::path::{Path, PathBuf};
 
@@ -42,9 +43,16 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
+/// 1e-3; for gemma3 3e-3: ggml computes GELU from a table over f16 inputs with f16 outputs,
+/// which svodka reproduces, but a last-bit difference before the rounding to f16 flips a value
+/// by one f16 step (about 5e-4 relative), so a few positions land near 1e-3.
+fn tolerance(model: &str) -> f32 {
+    if model == "tiny_gemma3" { 3e-3 } else { 1e-3 }
+}
+
 #[test]
 fn logits_match_llama_cpp() {
-    for model in ["tiny_qwen2", "tiny_llama"] {
+    for model in ["tiny_qwen2", "tiny_llama", "tiny_gemma3"] {
         let r = reference(model);
         let (llm, _) = Llm::load(&fixture(&format!("{model}.gguf"))).unwrap();
         // Every position of a short prompt, in one pass.
@@ -59,7 +67,7 @@ fn logits_match_llama_cpp() {
         assert_eq!(got.len(), want.len());
         for (pos, (g, w)) in got.iter().zip(want).enumerate() {
             let d = max_diff(g, &floats(w));
-            assert!(d < 1e-3, "{model} position {pos}: max |Δ| = {d}");
+            assert!(d < tolerance(model), "{model} position {pos}: max |Δ| = {d}");
         }
         // The last position of a long prompt, run in blocks of 7 (the cache carries over).
         let last = &r["logits_last_position"];
@@ -82,7 +90,7 @@ fn logits_match_llama_cpp() {
 
 #[test]
 fn greedy_continuations_match_llama_cpp() {
-    for model in ["tiny_qwen2", "tiny_llama"] {
+    for model in ["tiny_qwen2", "tiny_llama", "tiny_gemma3"] {
         let r = reference(model);
         let (llm, _) = Llm::load(&fixture(&format!("{model}.gguf"))).unwrap();
         let cfg = SamplingConfig {

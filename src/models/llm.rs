@@ -1,12 +1,15 @@
 //! Decoder-only instruct models from one GGUF file: the llama family as llama.cpp lays it out
 //! (`token_embd`, `blk.N.attn_q`, …, `output_norm`, `output`), for the architectures
-//! `qwen2` (q/k/v biases), `qwen3` (per-head q/k RMS norms) and `llama` (interleaved RoPE,
-//! Llama 3 frequency factors).
+//! `qwen2` (q/k/v biases), `qwen3` (per-head q/k RMS norms), `llama` (interleaved RoPE,
+//! Llama 3 frequency factors) and `gemma3` (embeddings scaled by √d, norms after attention and
+//! feed-forward too, GELU, sliding-window attention on five layers in six with their own RoPE
+//! base), following llama.cpp's reading of each.
 //!
 //! Why not candle-transformers' `quantized_*::ModelWeights`: they keep the KV cache inside
 //! the weights, so serving several articles at once means one copy of the model per worker
-//! (and `quantized_qwen2` cannot even be cloned), and they grow the cache by concatenation,
-//! re-copying it every step. Here, as in the seq2seq engine, the weights are immutable and
+//! (and `quantized_qwen2` cannot even be cloned), they grow the cache by concatenation,
+//! re-copying it every step, and `quantized_gemma3` drops the sliding window once a prompt
+//! is cached (decode steps and later prompt blocks see every position). Here, as in the seq2seq engine, the weights are immutable and
 //! shared by every worker (`QMatMul` over candle's quantized kernels, read through
 //! candle-transformers' GGUF `VarBuilder`), and each sequence owns an [`LlmCache`] whose K/V
 //! buffers grow in place. Hyper-parameters, rope settings and context length come from the
@@ -23,13 +26,25 @@ use super::ModelError;
 use super::cache::KvBuffer;
 
 /// The architectures this file implements, by `general.architecture`.
-pub const SUPPORTED: &str = "qwen2, qwen3, llama";
+pub const SUPPORTED: &str = "qwen2, qwen3, llama, gemma3";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
     Qwen2,
     Qwen3,
     Llama,
+    Gemma3,
+}
+
+/// Gemma 3's local attention.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlidingWindow {
+    /// A query at position i sees keys j with i - j < `size` (llama.cpp's standard SWA).
+    pub size: usize,
+    /// Every `pattern`-th layer (1-based) is global, the others local.
+    pub pattern: usize,
+    /// RoPE base of the local layers.
+    pub rope_base: f32,
 }
 
 /// Hyper-parameters from the GGUF metadata (`{arch}.block_count`, …).
@@ -45,7 +60,16 @@ pub struct Config {
     pub rope_base: f32,
     /// Rotate pairs `(2i, 2i+1)` (llama.cpp's NORM rope) instead of `(i, i + d/2)` (NEOX).
     pub rope_interleaved: bool,
+    /// Global layers' positions are multiplied by this (linear RoPE scaling; 1 = none).
+    pub rope_scale: f32,
     pub context: usize,
+    pub sliding_window: Option<SlidingWindow>,
+    /// Multiply the embeddings by √hidden (Gemma).
+    pub scale_embeddings: bool,
+    /// GELU (tanh approximation) in the feed-forward instead of SiLU (Gemma).
+    pub gelu: bool,
+    /// Attention scores are multiplied by this.
+    pub attention_scale: f64,
 }
 
 fn meta<'a>(
@@ -93,12 +117,20 @@ pub fn architecture(md: &gguf_file::Content, path: &Path) -> std::result::Result
 }
 
 impl Config {
+    /// Whether layer `i` attends within the sliding window.
+    pub fn is_local(&self, i: usize) -> bool {
+        self.sliding_window
+            .as_ref()
+            .is_some_and(|w| w.pattern == 0 || !(i + 1).is_multiple_of(w.pattern))
+    }
+
     pub fn from_gguf(md: &gguf_file::Content, path: &Path) -> std::result::Result<Config, ModelError> {
         let name = architecture(md, path)?;
         let arch = match name.as_str() {
             "qwen2" => Arch::Qwen2,
             "qwen3" => Arch::Qwen3,
             "llama" => Arch::Llama,
+            "gemma3" => Arch::Gemma3,
             _ => {
                 return Err(ModelError::Unsupported {
                     path: path.to_path_buf(),
@@ -122,8 +154,27 @@ impl Config {
             rms_eps: meta_f32(md, &key("attention.layer_norm_rms_epsilon"), path)? as f64,
             rope_base: meta_f32(md, &key("rope.freq_base"), path).unwrap_or(10_000.0),
             rope_interleaved: arch == Arch::Llama,
+            rope_scale: meta_f32(md, &key("rope.scaling.factor"), path).map_or(1.0, |f| 1.0 / f.max(1e-6)),
             context: meta_usize(md, &key("context_length"), path)?,
+            sliding_window: None,
+            scale_embeddings: arch == Arch::Gemma3,
+            gelu: arch == Arch::Gemma3,
+            attention_scale: 1.0 / (head_dim as f64).sqrt(),
         };
+        let mut cfg = cfg;
+        if arch == Arch::Gemma3 {
+            cfg.sliding_window = Some(SlidingWindow {
+                size: meta_usize(md, &key("attention.sliding_window"), path)?,
+                pattern: meta_usize(md, &key("attention.sliding_window_pattern"), path).unwrap_or(6),
+                rope_base: meta_f32(md, &key("rope.freq_base_swa"), path)
+                    .or_else(|_| meta_f32(md, &key("rope.local_freq_base"), path))
+                    .unwrap_or(10_000.0),
+            });
+            // llama.cpp's one exception: Gemma 3 27B (62 layers) scales by 1/√(hidden/heads).
+            if cfg.layers == 62 {
+                cfg.attention_scale = 1.0 / ((cfg.hidden / cfg.heads) as f64).sqrt();
+            }
+        }
         if heads == 0 || kv_heads == 0 || !heads.is_multiple_of(kv_heads) || !head_dim.is_multiple_of(2) {
             return Err(ModelError::Invalid {
                 path: path.to_path_buf(),
@@ -164,6 +215,9 @@ struct Layer {
     q_norm: Option<RmsNorm>,
     k_norm: Option<RmsNorm>,
     ffn_norm: RmsNorm,
+    post_attn_norm: Option<RmsNorm>,
+    post_ffn_norm: Option<RmsNorm>,
+    local: bool,
     gate: QMatMul,
     up: QMatMul,
     down: QMatMul,
@@ -180,6 +234,8 @@ pub struct Llm {
     output: QMatMul,
     cos: Tensor,
     sin: Tensor,
+    /// RoPE tables of the sliding-window layers, when their base differs.
+    local_rope: Option<(Tensor, Tensor)>,
     vocab: usize,
     path: PathBuf,
 }
@@ -285,6 +341,17 @@ impl Llm {
                     None
                 },
                 ffn_norm: norm("ffn_norm.weight")?,
+                post_attn_norm: if has("post_attention_norm.weight") {
+                    Some(norm("post_attention_norm.weight")?)
+                } else {
+                    None
+                },
+                post_ffn_norm: if has("post_ffw_norm.weight") {
+                    Some(norm("post_ffw_norm.weight")?)
+                } else {
+                    None
+                },
+                local: cfg.is_local(i),
                 gate: qmatmul(vb, &p("ffn_gate.weight"))?,
                 up: qmatmul(vb, &p("ffn_up.weight"))?,
                 down: qmatmul(vb, &p("ffn_down.weight"))?,
@@ -296,25 +363,34 @@ impl Llm {
             None => None,
         };
         let half = cfg.head_dim / 2;
-        let theta: Vec<f32> = (0..half)
-            .map(|i| {
-                let f = 1.0 / cfg.rope_base.powf(2.0 * i as f32 / cfg.head_dim as f32);
-                f / factors.as_ref().and_then(|v| v.get(i)).copied().unwrap_or(1.0)
-            })
-            .collect();
-        let theta = Tensor::new(theta.as_slice(), vb.device())?;
-        let positions = Tensor::arange(0u32, cfg.context as u32, vb.device())?
-            .to_dtype(DType::F32)?
-            .reshape((cfg.context, 1))?;
-        let angles = positions.matmul(&theta.reshape((1, half))?)?;
+        let table = |base: f32, scale: f32, factors: Option<&Vec<f32>>| -> Result<(Tensor, Tensor)> {
+            let theta: Vec<f32> = (0..half)
+                .map(|i| {
+                    let f = 1.0 / base.powf(2.0 * i as f32 / cfg.head_dim as f32);
+                    scale * f / factors.and_then(|v| v.get(i)).copied().unwrap_or(1.0)
+                })
+                .collect();
+            let theta = Tensor::new(theta.as_slice(), vb.device())?;
+            let positions = Tensor::arange(0u32, cfg.context as u32, vb.device())?
+                .to_dtype(DType::F32)?
+                .reshape((cfg.context, 1))?;
+            let angles = positions.matmul(&theta.reshape((1, half))?)?;
+            Ok((angles.cos()?, angles.sin()?))
+        };
+        let (cos, sin) = table(cfg.rope_base, cfg.rope_scale, factors.as_ref())?;
+        let local_rope = match &cfg.sliding_window {
+            Some(w) => Some(table(w.rope_base, 1.0, None)?),
+            None => None,
+        };
         Ok(Llm {
             cfg: cfg.clone(),
             embed,
             layers,
             norm: RmsNorm::new(vb, "output_norm.weight", cfg.rms_eps)?,
             output,
-            cos: angles.cos()?,
-            sin: angles.sin()?,
+            cos,
+            sin,
+            local_rope,
             vocab,
             path: path.to_path_buf(),
         })
@@ -349,10 +425,14 @@ impl Llm {
         *cache = self.new_cache();
     }
 
-    fn rope(&self, xs: &Tensor, pos: usize) -> Result<Tensor> {
+    fn rope(&self, xs: &Tensor, pos: usize, local: bool) -> Result<Tensor> {
         let t = xs.dim(2)?;
-        let cos = self.cos.narrow(0, pos, t)?;
-        let sin = self.sin.narrow(0, pos, t)?;
+        let (cos, sin) = match (&self.local_rope, local) {
+            (Some((c, s)), true) => (c, s),
+            _ => (&self.cos, &self.sin),
+        };
+        let cos = cos.narrow(0, pos, t)?;
+        let sin = sin.narrow(0, pos, t)?;
         if self.cfg.rope_interleaved {
             candle_nn::rotary_emb::rope_i(&xs.contiguous()?, &cos, &sin)
         } else {
@@ -374,25 +454,42 @@ impl Llm {
             }
             y.transpose(1, 2)?.contiguous()
         };
-        let q = self.rope(&project(&l.q, &l.q_bias, &l.q_norm, h)?, pos)?;
-        let k = self.rope(&project(&l.k, &l.k_bias, &l.k_norm, kvh)?, pos)?;
+        let q = self.rope(&project(&l.q, &l.q_bias, &l.q_norm, h)?, pos, l.local)?;
+        let k = self.rope(&project(&l.k, &l.k_bias, &l.k_norm, kvh)?, pos, l.local)?;
         let v = project(&l.v, &l.v_bias, &None, kvh)?;
         let (k, v) = kv.append(&k, &v)?;
         let total = k.dim(2)?;
+        // Sliding window: keys older than the window for the block's first query are never
+        // seen, so they are left out; the mask below handles the rest of the block.
+        let window = self.cfg.sliding_window.as_ref().filter(|_| l.local).map(|w| w.size);
+        let first = match window {
+            Some(w) => (pos + 1).saturating_sub(w),
+            None => 0,
+        };
+        let (k, v) = if first > 0 {
+            (k.narrow(2, first, total - first)?, v.narrow(2, first, total - first)?)
+        } else {
+            (k, v)
+        };
+        let seen = total - first;
         // Grouped-query attention without copying K/V per head: the `group` query heads that
         // share a K/V head are stacked along the time axis.
         let group = h / kvh;
         let q = q.reshape((b, kvh, group * t, hd))?;
-        let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
+        let scores = (q.matmul(&k.t()?.contiguous()?)? * self.cfg.attention_scale)?;
         let scores = if t > 1 {
-            // Causal: query i (absolute position pos + i) sees keys 0..=pos + i.
+            // Causal: query i (absolute position pos + i) sees keys up to pos + i, and within
+            // the window only those less than `window` positions back.
             let mask: Vec<f32> = (0..group * t)
                 .flat_map(|r| {
-                    let i = r % t;
-                    (0..total).map(move |j| if j <= pos + i { 0.0 } else { f32::NEG_INFINITY })
+                    let q = pos + r % t;
+                    (first..total).map(move |j| {
+                        let visible = j <= q && window.is_none_or(|w| q - j < w);
+                        if visible { 0.0 } else { f32::NEG_INFINITY }
+                    })
                 })
                 .collect();
-            let mask = Tensor::from_vec(mask, (group * t, total), xs.device())?;
+            let mask = Tensor::from_vec(mask, (group * t, seen), xs.device())?;
             scores.broadcast_add(&mask)?
         } else {
             scores
@@ -422,14 +519,30 @@ impl Llm {
         }
         let ids = Tensor::new(tokens, self.embed.device())?;
         let mut xs = self.embed.index_select(&ids, 0)?.unsqueeze(0)?;
+        if self.cfg.scale_embeddings {
+            xs = (xs * (self.cfg.hidden as f64).sqrt())?;
+        }
+        let post = |norm: &Option<RmsNorm>, ys: Tensor| match norm {
+            Some(n) => n.forward(&ys),
+            None => Ok(ys),
+        };
         for (l, kv) in self.layers.iter().zip(cache.layers.iter_mut()) {
             let attn = self.attention(l, &l.attn_norm.forward(&xs)?, kv, cache.pos)?;
-            xs = (xs + attn)?;
+            xs = (xs + post(&l.post_attn_norm, attn)?)?;
             let h = l.ffn_norm.forward(&xs)?;
-            let ffn = l
-                .down
-                .forward(&(candle_nn::ops::silu(&l.gate.forward(&h)?)? * l.up.forward(&h)?)?)?;
-            xs = (xs + ffn)?;
+            let gate = l.gate.forward(&h)?;
+            let gate = if self.cfg.gelu {
+                // As ggml computes it on the CPU: a table of GELU over f16 inputs, held in f16.
+                gate.to_dtype(DType::F16)?
+                    .to_dtype(DType::F32)?
+                    .gelu()?
+                    .to_dtype(DType::F16)?
+                    .to_dtype(DType::F32)?
+            } else {
+                candle_nn::ops::silu(&gate)?
+            };
+            let ffn = l.down.forward(&(gate * l.up.forward(&h)?)?)?;
+            xs = (xs + post(&l.post_ffn_norm, ffn)?)?;
         }
         cache.pos += t;
         let xs = if all { xs } else { xs.narrow(1, t - 1, 1)? };
