@@ -645,6 +645,15 @@ mod tests {
         assert!(err.to_string().contains("summarize.languages"));
         let err = load_str("", &["translate.models.russian=x"]).unwrap_err();
         assert!(err.to_string().contains("translate.models.russian"));
+        let err = load_str("", &["llm.summarize_prompt=\"Summarise in {language}.\""]).unwrap_err();
+        assert!(err.to_string().contains("llm.summarize_prompt") && err.to_string().contains("{text}"));
+        let err = load_str("", &["llm.translate_prompt=\"{text} into {langauge}\""]).unwrap_err();
+        assert!(err.to_string().contains("{langauge}"), "{err}");
+        assert!(load_str("", &["llm.translate_prompt=\"JSON {\\\"a\\\": 1} {text}\""]).is_ok());
+        let err = load_str("", &["llm.top_p=1.5"]).unwrap_err();
+        assert!(err.to_string().contains("llm.top_p"));
+        let err = load_str("", &["llm.temperature=-1.0"]).unwrap_err();
+        assert!(err.to_string().contains("llm.temperature"));
     }
 
     #[test]

@@ -114,3 +114,48 @@ fn greedy_continuations_match_llama_cpp() {
         assert!(distinct.len() > 1, "{model}");
     }
 }
+
+/// Sampling is reproducible from its seed and differs from greedy; a stop token ends the
+/// answer without being part of it; `max_new_tokens` bounds it.
+#[test]
+fn sampling_seeds_and_stop_tokens() {
+    let (llm, _) = Llm::load(&fixture("tiny_qwen2.gguf")).unwrap();
+    let prompt = ids(&reference("tiny_qwen2")["greedy"][0]["prompt_ids"]);
+    let greedy = SamplingConfig {
+        max_new_tokens: 24,
+        repetition_penalty: 1.0,
+        ..SamplingConfig::default()
+    };
+    let sampled = |seed: u64| {
+        let cfg = SamplingConfig {
+            temperature: 1.5,
+            top_p: 0.95,
+            top_k: 50,
+            seed,
+            ..greedy.clone()
+        };
+        complete(&llm, &prompt, &[], &cfg).unwrap().tokens
+    };
+    let g = complete(&llm, &prompt, &[], &greedy).unwrap();
+    assert_eq!(g.tokens.len(), 24);
+    assert!(!g.stopped);
+    assert_eq!(sampled(7), sampled(7), "the same seed gives the same tokens");
+    assert_ne!(
+        sampled(7),
+        g.tokens,
+        "sampling at temperature 1.5 leaves the greedy path"
+    );
+    assert!((1..6).any(|s| sampled(s) != sampled(7)), "the seed matters");
+    // Stop at the greedy path's fourth token: three tokens come back, the stop token not.
+    let stop = g.tokens[3];
+    let first = g.tokens.iter().position(|&t| t == stop).unwrap();
+    let cut = complete(&llm, &prompt, &[stop], &greedy).unwrap();
+    assert!(cut.stopped);
+    assert_eq!(cut.tokens, g.tokens[..first]);
+    // A repetition penalty changes the greedy path (the tiny model repeats itself).
+    let penalised = SamplingConfig {
+        repetition_penalty: 1.5,
+        ..greedy.clone()
+    };
+    assert_ne!(complete(&llm, &prompt, &[], &penalised).unwrap().tokens, g.tokens);
+}
