@@ -146,6 +146,9 @@ pub fn models_list() -> Result<(), Error> {
         let cached = hub::cached_dir(&c).map_or("no".to_string(), |d| d.display().to_string());
         let langs = if c.task == "summarize" {
             c.serves().join(",")
+        } else if c.languages.len() > 1 {
+            // One checkpoint for every direction between its languages (NLLB).
+            c.languages.join("↔")
         } else {
             format!("{}→{}", c.source_lang, c.target_lang)
         };

@@ -150,6 +150,10 @@ fn model_cards_and_offline_errors() {
         "{text}"
     );
     assert!(text.contains("Helsinki-NLP/opus-mt-ru-en@"), "{text}");
+    assert!(
+        text.contains("nllb-200-distilled-600m\tm2m_100\ttranslate\tru↔en\t"),
+        "{text}"
+    );
 
     let out = svodka(tmp.path(), &["models", "info", "opus-mt-en-ru"]);
     assert_eq!(out.status.code(), Some(0));
