@@ -14,6 +14,7 @@ pub mod error;
 pub mod generate;
 pub mod ingest;
 pub mod inspect;
+pub mod metrics;
 pub mod models;
 pub mod oneoff;
 pub mod output;
