@@ -1,5 +1,8 @@
-//! Micro-benchmarks of the stages before the models: parsing an article, sentence splitting,
-//! chunking, lead-3. Speed targets live here, never in timed tests.
+//! Micro-benchmarks of the stages around the models: parsing an article, sentence splitting,
+//! chunking, lead-3, tokenisation (Marian SentencePiece, BART byte-level BPE, a GGUF
+//! vocabulary), and a small batch end to end (tokenise, generate, detokenise) on the fixture
+//! models, whose tiny size leaves svodka's own per-call overhead in view. Model kernels at real
+//! shapes are in `benches/marian.rs`. Speed targets live here, never in timed tests.
 //! Run with `cargo bench --bench pipeline`.
 
 use std::hint::black_box;
@@ -8,8 +11,9 @@ use std::path::Path;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use svodka::article;
 use svodka::chunk::{EstimateCounter, chunk_text, split_sentences};
+use svodka::config::PipelineConfig;
 use svodka::ingest::{Format, Payload};
-use svodka::tasks::{Lead, Summarizer, SummaryInput};
+use svodka::tasks::{Lead, Loaded, Summarizer, SummaryInput, load_summarizer, load_translator};
 
 fn sample(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -63,6 +67,41 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(en.len() as u64));
     g.bench_function("extract", |b| {
         b.iter(|| black_box(article::html::extract(black_box(&en))))
+    });
+    g.finish();
+
+    // Tokenisation and a small batch end to end, through the same backends the pipeline uses.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let spec = |p: &str| fixtures.join(p).display().to_string();
+    let mut cfg = PipelineConfig::default();
+    cfg.translate.generate.max_new_tokens = Some(16);
+    cfg.summarize.generate.max_new_tokens = Some(16);
+    let loaded = Loaded::default();
+    let marian = load_translator(&cfg, &loaded, &spec("marian/base"), "ru", "en").expect("marian fixture");
+    let bart = load_summarizer(&cfg, &loaded, &spec("seq2seq/bart"), Some("en")).expect("bart fixture");
+    let gguf = load_translator(&cfg, &loaded, &spec("gguf/tiny_qwen2.gguf"), "ru", "en").expect("gguf fixture");
+    let mut g = c.benchmark_group("tokenize");
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    for (name, counter) in [
+        ("marian spm (ru article)", marian.counter()),
+        ("bart bpe (ru article)", bart.counter()),
+        ("gguf qwen2 (ru article)", gguf.counter()),
+    ] {
+        let counter = counter.expect("models count tokens");
+        g.bench_function(name, |b| b.iter(|| black_box(counter.count(black_box(&body)))));
+    }
+    g.finish();
+
+    let sentences: Vec<&str> = split_sentences(&body, "ru")
+        .into_iter()
+        .take(8)
+        .map(|r| &body[r])
+        .collect();
+    let mut g = c.benchmark_group("end-to-end");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(sentences.len() as u64));
+    g.bench_function("translate 8 sentences, tiny marian, 16 new tokens", |b| {
+        b.iter(|| black_box(marian.translate(black_box(&sentences))))
     });
     g.finish();
 }

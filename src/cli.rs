@@ -49,6 +49,39 @@ pub enum Command {
     /// List, describe and download the supported models
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Compare models on a suite of tasks: quality and speed, as JSON, Markdown and SVG
+    Bench(BenchArgs),
+    /// Score hypotheses against references, one segment per line (BLEU, chrF as sacrebleu; ROUGE as rouge-score)
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The suite: tasks, data and models to compare (see benches/suites/fixture.toml)
+    #[arg(long, value_name = "FILE")]
+    pub suite: PathBuf,
+    /// Folder for results.json, results.md and chart.svg
+    #[arg(long, value_name = "DIR", default_value = "bench-results")]
+    pub out: PathBuf,
+    /// Run only this model of the suite and print its results as JSON (how each model gets a process of its own)
+    #[arg(long, hide = true)]
+    pub model_index: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// The metric
+    #[arg(long, value_enum)]
+    pub metric: crate::score::Metric,
+    /// Hypotheses, one segment per line
+    #[arg(long, value_name = "FILE")]
+    pub hyp: PathBuf,
+    /// References, one segment per line
+    #[arg(long = "ref", value_name = "FILE")]
+    pub reference: PathBuf,
+    /// Language of the texts; for ROUGE, `en` uses rouge-score's own (ASCII) tokeniser, anything else a Unicode-aware one
+    #[arg(long, value_name = "LANG")]
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Args)]

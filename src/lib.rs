@@ -7,6 +7,7 @@
 
 pub mod article;
 pub mod batch;
+pub mod bench;
 pub mod chunk;
 pub mod cli;
 pub mod config;
@@ -19,5 +20,6 @@ pub mod models;
 pub mod oneoff;
 pub mod output;
 pub mod pipeline;
+pub mod score;
 pub mod tasks;
 pub mod tokenizer;

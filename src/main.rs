@@ -92,6 +92,41 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Score(args) => {
+            for line in svodka::score::score(args.metric, &args.hyp, &args.reference, args.lang.as_deref())? {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            if let Some(i) = args.model_index {
+                // One model's process (see svodka::bench): threads come from the environment the
+                // parent set, so the pools are sized before any model runs.
+                let json = svodka::bench::bench_one(&args.suite, i, g.config.as_deref(), &g.sets)?;
+                println!("{json}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let opts = svodka::bench::BenchOptions {
+                suite: args.suite,
+                out: args.out,
+                config: g.config.clone(),
+                sets: g.sets.clone(),
+                exe: std::env::current_exe().context("cannot find the svodka binary to run each model in")?,
+            };
+            let (report, files) = svodka::bench::bench(&opts)?;
+            let bad = report
+                .results
+                .iter()
+                .filter(|r| r.status != "ok" || r.failed_items > 0)
+                .count();
+            if !g.quiet {
+                for f in &files {
+                    eprintln!("svodka: wrote {}", f.display());
+                }
+                eprintln!("svodka: {} results, {} with errors", report.results.len(), bad);
+            }
+            Ok(if bad > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+        }
         Command::Run(args) => {
             let mut sets = g.sets.clone();
             if let Some(o) = &args.output {

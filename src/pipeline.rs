@@ -102,11 +102,7 @@ pub fn prepare(unit: Unit, cfg: &PipelineConfig, tasks: &Tasks) -> Prepared {
     }
     let t = Instant::now();
     let lang = article.lang.as_deref().unwrap_or("en");
-    let base = chunk_budget(cfg, tasks);
-    let chunks = match tasks.chunking_for(lang) {
-        Some((counter, limit)) => chunk_text(&article.body, lang, limit.map_or(base, |l| l.min(base)), counter),
-        None => chunk_text(&article.body, lang, base, &EstimateCounter),
-    };
+    let chunks = chunk_article(cfg, tasks, &article.body, lang);
     let mut timings = BTreeMap::new();
     timings.insert("parse".into(), parse_ms);
     timings.insert("chunk".into(), ms(t));
@@ -142,6 +138,16 @@ fn base_record(a: &Article, chunks: Option<usize>) -> Record {
 }
 
 /// Chunk budget: the configured one, tightened to the summariser's input limit.
+/// Chunks of a `lang` article as the models that read it count tokens: their counter and
+/// budget where they have one, else the estimate and `chunk.max_tokens`.
+pub fn chunk_article(cfg: &PipelineConfig, tasks: &Tasks, body: &str, lang: &str) -> Vec<Chunk> {
+    let base = chunk_budget(cfg, tasks);
+    match tasks.chunking_for(lang) {
+        Some((counter, limit)) => chunk_text(body, lang, limit.map_or(base, |l| l.min(base)), counter),
+        None => chunk_text(body, lang, base, &EstimateCounter),
+    }
+}
+
 pub fn chunk_budget(cfg: &PipelineConfig, tasks: &Tasks) -> usize {
     tasks
         .max_input_tokens()

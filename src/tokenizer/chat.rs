@@ -474,8 +474,9 @@ const WEEKDAYS: [&str; 7] = [
     "Sunday",
 ];
 
-/// `format` applied to the UTC time `secs` seconds after the Unix epoch.
-fn strftime(format: &str, secs: i64) -> Result<String, Error> {
+/// `format` applied to the UTC time `secs` seconds after the Unix epoch (also stamps
+/// benchmark results, so svodka needs no date crate).
+pub(crate) fn strftime(format: &str, secs: i64) -> Result<String, Error> {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (hour, minute, second) = (rem / 3600, rem % 3600 / 60, rem % 60);

@@ -1,0 +1,115 @@
+//! svodka's side of the seq2seq speed comparison with transformers and CTranslate2
+//! (`benches/peers/seq2seq.sh` runs every engine on the same model files, the same source ids
+//! and the same number of decode steps, one after another in one run).
+//!
+//! ```text
+//! cargo bench --bench seq2seq -- --model HF_DIR --inputs INPUTS_JSON --batch B --beams K \
+//!     --steps S --runs R --threads T [--warmup 1]
+//! ```
+//! INPUTS_JSON: `{"ids": [[...], ...]}` from `benches/peers/seq2seq_peers.py build`; the first B
+//! rows form the batch. Each run generates exactly S tokens per sequence: `min_new_tokens` =
+//! `max_new_tokens` = S, so EOS cannot end it early (as `min_new_tokens` in transformers and
+//! `min_decoding_length` in CTranslate2). Loading is not timed; `warmup` runs are dropped.
+//! Threads: rayon's global pool and candle's (`T`). Prints one JSON line, as the Python peers do.
+//! Without arguments (as a plain `cargo bench` runs every bench) it says what it needs and exits.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use candle_core::{DType, Device};
+use svodka::generate::GenerationConfig;
+use svodka::generate::search::generate;
+use svodka::models::load_seq2seq;
+use svodka::tasks::seq2seq::generation_settings;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let mut opts = HashMap::new();
+    for pair in args.chunks(2) {
+        if let [k, v] = pair {
+            opts.insert(k.trim_start_matches("--").to_string(), v.clone());
+        }
+    }
+    let Some(model) = opts.get("model").map(PathBuf::from) else {
+        eprintln!("seq2seq bench: needs --model DIR --inputs FILE ... (see benches/peers/seq2seq.sh); skipped");
+        return;
+    };
+    let num = |k: &str, default: usize| -> usize {
+        opts.get(k).map_or(default, |v| {
+            v.parse().unwrap_or_else(|_| panic!("--{k}: not a number: {v}"))
+        })
+    };
+    let (batch, beams, steps, runs, warmup) = (
+        num("batch", 1),
+        num("beams", 1),
+        num("steps", 32),
+        num("runs", 5),
+        num("warmup", 1),
+    );
+    let threads = num("threads", 2);
+    // candle reads its thread count once, from the environment, before its first matmul.
+    unsafe { std::env::set_var("CANDLE_NUM_THREADS", threads.to_string()) };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .expect("rayon pool");
+
+    let inputs_path = opts.get("inputs").expect("--inputs FILE");
+    let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(inputs_path).unwrap()).unwrap();
+    let rows: Vec<Vec<u32>> = spec["ids"]
+        .as_array()
+        .expect("inputs: ids")
+        .iter()
+        .take(batch)
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u32)
+                .collect()
+        })
+        .collect();
+    assert_eq!(rows.len(), batch, "inputs hold fewer than {batch} rows");
+
+    let model_box = load_seq2seq(&model, DType::F32, &Device::Cpu).expect("load the model");
+    let overrides = GenerationConfig {
+        num_beams: Some(beams),
+        max_new_tokens: Some(steps),
+        min_new_tokens: Some(steps),
+        ..Default::default()
+    };
+    let cfg = generation_settings(&model, None, &overrides, "bench").expect("generation settings");
+    let mut secs = Vec::new();
+    for round in 0..warmup + runs {
+        let t = Instant::now();
+        let out = generate(model_box.as_ref(), &rows, &cfg).expect("generate");
+        let dt = t.elapsed().as_secs_f64();
+        for o in &out {
+            // The output holds the decoder start token, then the generated ones.
+            assert_eq!(o.len(), steps + 1, "a sequence ended early: {} tokens", o.len() - 1);
+        }
+        if round >= warmup {
+            secs.push(dt);
+        }
+    }
+    let mut sorted = secs.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = if runs % 2 == 1 {
+        sorted[runs / 2]
+    } else {
+        (sorted[runs / 2 - 1] + sorted[runs / 2]) / 2.0
+    };
+    let shape = model
+        .parent()
+        .and_then(|p| p.file_name())
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    println!(
+        "{}",
+        serde_json::json!({
+            "engine": "svodka", "shape": shape, "batch": batch, "beams": beams, "steps": steps,
+            "threads": threads, "secs": secs, "median_s": median,
+            "gen_tps": (batch * steps) as f64 / median,
+        })
+    );
+}

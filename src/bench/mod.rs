@@ -1,0 +1,148 @@
+//! `svodka bench`: compare models on the same tasks for quality and speed, and write the
+//! results as JSON, Markdown and an SVG chart, each result with the manifest that makes it
+//! reproducible.
+//!
+//! Each model runs in a process of its own (the `svodka` binary again, with a hidden
+//! `--model-index`): candle and rayon size their thread pools once per process, so only a
+//! fresh process can give a model the thread count the suite asks for, and only then are its
+//! load time and peak memory its own rather than whatever the models before it left behind.
+//! A model that fails (cannot load, crashes) becomes error results and the others still run.
+//!
+//! - [`suite`]: the suite file and its data;
+//! - [`run`]: measuring one model, inside its process;
+//! - [`manifest`]: the model, machine and build a result was measured on;
+//! - [`report`]: the files written.
+
+pub mod manifest;
+pub mod report;
+pub mod run;
+pub mod suite;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+pub use report::Report;
+pub use suite::{Suite, SuiteError};
+
+/// Why `svodka bench` stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Suite(#[from] SuiteError),
+    #[error(transparent)]
+    Report(#[from] report::ReportError),
+    #[error("cannot start a model process `{}`", exe.display())]
+    Spawn {
+        exe: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What the command line passes on to every model process.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub suite: PathBuf,
+    pub out: PathBuf,
+    /// `-c`, passed on.
+    pub config: Option<PathBuf>,
+    /// `--set`, passed on.
+    pub sets: Vec<String>,
+    /// The `svodka` binary to run each model in.
+    pub exe: PathBuf,
+}
+
+/// Run every model of the suite, each in its own process, and write the report.
+pub fn bench(opts: &BenchOptions) -> Result<(Report, Vec<PathBuf>), BenchError> {
+    let suite = Suite::load(&opts.suite)?;
+    let machine = manifest::Machine::here();
+    let mut results = Vec::new();
+    for (i, m) in suite.models.iter().enumerate() {
+        tracing::info!("bench: model {} of {}: {}", i + 1, suite.models.len(), m.label);
+        let mut cmd = Command::new(&opts.exe);
+        if let Some(c) = &opts.config {
+            cmd.arg("--config").arg(c);
+        }
+        for s in &opts.sets {
+            cmd.arg("--set").arg(s);
+        }
+        cmd.args(["bench", "--suite"])
+            .arg(&opts.suite)
+            .arg("--out")
+            .arg(&opts.out)
+            .arg("--model-index")
+            .arg(i.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        // candle and rayon read these when their pools start; 0 leaves them one per core.
+        cmd.env_remove("CANDLE_NUM_THREADS").env_remove("RAYON_NUM_THREADS");
+        if m.threads > 0 {
+            cmd.env("CANDLE_NUM_THREADS", m.threads.to_string())
+                .env("RAYON_NUM_THREADS", m.threads.to_string());
+        }
+        let out = cmd.output().map_err(|source| BenchError::Spawn {
+            exe: opts.exe.clone(),
+            source,
+        })?;
+        let parsed: Option<Vec<run::TaskResult>> = out
+            .status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).ok())
+            .flatten();
+        match parsed {
+            Some(r) => results.extend(r),
+            None => {
+                let why = format!("the model's process ended with {}", out.status);
+                tracing::error!("bench: {}: {why}", m.label);
+                for name in &m.tasks {
+                    let task = suite.task(name).expect("checked");
+                    results.push(run::TaskResult {
+                        model: m.label.clone(),
+                        task: name.clone(),
+                        kind: task.spec.kind,
+                        status: "error".into(),
+                        error: Some(why.clone()),
+                        failed_items: task.items.len(),
+                        quality: Default::default(),
+                        speed: Default::default(),
+                        manifest: run::Manifest {
+                            model: manifest::ModelInfo {
+                                spec: m.spec.clone(),
+                                id: m.spec.clone(),
+                                revision: String::new(),
+                                files: Vec::new(),
+                                dtype: String::new(),
+                            },
+                            threads: m.threads,
+                            settings: serde_json::Value::Null,
+                            machine: machine.clone(),
+                        },
+                    });
+                }
+            }
+        }
+    }
+    let report = Report::new(&suite, machine, results);
+    let files = report.write(&opts.out)?;
+    Ok((report, files))
+}
+
+/// Inside a model's process: measure model `index` of the suite and print its results as JSON.
+pub fn bench_one(
+    suite_path: &Path,
+    index: usize,
+    config: Option<&Path>,
+    sets: &[String],
+) -> Result<String, BenchError> {
+    let suite = Suite::load(suite_path)?;
+    let Some(m) = suite.models.get(index) else {
+        return Err(SuiteError::Invalid {
+            path: suite_path.to_path_buf(),
+            message: format!("has no model number {index}"),
+        }
+        .into());
+    };
+    let results = run::run_model(&suite, m, config, sets);
+    Ok(serde_json::to_string(&results).expect("results serialise"))
+}

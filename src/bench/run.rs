@@ -1,0 +1,437 @@
+//! Measuring one model on its tasks, inside the process `svodka bench` starts for that model
+//! (so its threads, load time and peak memory are its own).
+//!
+//! Per task: load the backend (timed), pack the items into batches as the pipeline does
+//! (`batch::plan` on the model's token counts), run the first batch `warmup` times untimed,
+//! then every batch `repeats` times. Each item's latency is the wall time of the batch that
+//! carried it (an item is done when its batch is); throughput comes from the median pass.
+//! Quality is scored on the outputs of the first timed pass.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::manifest::{Machine, ModelInfo};
+use super::suite::{ModelRun, Suite, Task, TaskKind};
+use crate::chunk::{EstimateCounter, TokenCounter};
+use crate::config::PipelineConfig;
+use crate::metrics;
+use crate::tasks::{Loaded, TaskInput, Tasks, load_summarizer, load_translator};
+
+/// Quality of one model on one task, 0–100.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Quality {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bleu: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chrf: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chrf_pp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rouge1: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rouge2: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "rougeL")]
+    pub rouge_l: Option<f64>,
+    /// How ROUGE tokenised: rouge-score's rules with Unicode letters and digits kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rouge_tokenizer: Option<String>,
+}
+
+/// Speed of one model on one task.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Speed {
+    pub items: usize,
+    pub batches: usize,
+    /// Source tokens of one pass, by `token_counter`.
+    pub source_tokens: usize,
+    /// Tokens of the outputs of one pass, re-tokenised by `token_counter`.
+    pub generated_tokens: usize,
+    /// "model tokenizer", or "estimate" for a model without one (lead-3).
+    pub token_counter: String,
+    pub source_tokens_per_s: f64,
+    pub generated_tokens_per_s: f64,
+    pub items_per_min: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p95_ms: f64,
+    pub load_s: f64,
+    /// Peak resident memory of the process from the start of this task's load to its end.
+    pub peak_rss_mb: f64,
+    pub warmup: usize,
+    pub repeats: usize,
+    /// Wall time of every timed pass; throughput is from their median.
+    pub pass_s: Vec<f64>,
+}
+
+/// The manifest every result carries.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub model: ModelInfo,
+    pub threads: usize,
+    /// Batch budget and the generation settings of this run.
+    pub settings: serde_json::Value,
+    pub machine: Machine,
+}
+
+/// One model on one task.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaskResult {
+    pub model: String,
+    pub task: String,
+    pub kind: TaskKind,
+    /// "ok", or "error" when the model could not run this task at all.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Items whose output failed (scored as empty).
+    pub failed_items: usize,
+    pub quality: Quality,
+    pub speed: Speed,
+    pub manifest: Manifest,
+}
+
+/// Median of a non-empty list.
+pub fn median(xs: &[f64]) -> f64 {
+    percentile(xs, 50.0)
+}
+
+/// Linear-interpolated percentile (as numpy's default), `p` in 0–100; 0 for an empty list.
+pub fn percentile(xs: &[f64], p: f64) -> f64 {
+    if xs.is_empty() {
+        return 0.0;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let rank = p / 100.0 * (v.len() - 1) as f64;
+    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
+    v[lo] + (v[hi] - v[lo]) * (rank - lo as f64)
+}
+
+/// Peak resident set of this process (VmHWM), in MiB.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Start a new peak: Linux resets VmHWM to the current RSS when "5" is written to clear_refs.
+fn reset_peak_rss() {
+    if let Err(e) = std::fs::write("/proc/self/clear_refs", "5") {
+        tracing::debug!("cannot reset the peak RSS ({e}); it then covers the whole process");
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// The backend under test, seen through one batch call.
+enum Backend {
+    Translate(Box<dyn crate::tasks::Translator>),
+    Summarize(Box<Tasks>, String),
+}
+
+impl Backend {
+    fn counter(&self) -> Option<&dyn TokenCounter> {
+        match self {
+            Backend::Translate(t) => t.counter(),
+            Backend::Summarize(t, lang) => t.chunking_for(lang).map(|(c, _)| c),
+        }
+    }
+
+    /// Outputs of one batch, `None` for a failed item.
+    fn run(&self, cfg: &PipelineConfig, texts: &[&str]) -> Vec<Option<String>> {
+        match self {
+            Backend::Translate(t) => t.translate(texts).into_iter().map(Result::ok).collect(),
+            Backend::Summarize(tasks, lang) => {
+                let chunks: Vec<_> = texts
+                    .iter()
+                    .map(|b| crate::pipeline::chunk_article(cfg, tasks, b, lang))
+                    .collect();
+                let inputs: Vec<TaskInput<'_>> = texts
+                    .iter()
+                    .zip(&chunks)
+                    .map(|(b, c)| TaskInput {
+                        body: b,
+                        lang: Some(lang),
+                        chunks: c,
+                    })
+                    .collect();
+                tasks
+                    .run(&inputs)
+                    .into_iter()
+                    .map(|o| {
+                        if o.error.is_some() {
+                            None
+                        } else {
+                            o.summary.get(lang).cloned()
+                        }
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// The configuration of one model's run: the base configuration with the model's overrides.
+pub fn run_config(
+    base: Option<&std::path::Path>,
+    base_sets: &[String],
+    run: &ModelRun,
+    task: &Task,
+) -> Result<PipelineConfig, crate::config::ConfigError> {
+    let mut sets = base_sets.to_vec();
+    sets.extend(run.sets());
+    if task.spec.kind == TaskKind::Summarize {
+        let (lang, _) = task.languages();
+        sets.push(format!("summarize.languages=[\"{lang}\"]"));
+        sets.push("translate.full=false".into());
+    }
+    PipelineConfig::load(base, &sets)
+}
+
+fn settings_of(cfg: &PipelineConfig, kind: TaskKind, spec: &str) -> serde_json::Value {
+    let strip = |v: serde_json::Value| match v {
+        serde_json::Value::Object(m) => {
+            serde_json::Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        v => v,
+    };
+    let mut s = serde_json::json!({
+        "batch_tokens": cfg.batch.max_tokens,
+        "batch_items": cfg.batch.max_items,
+    });
+    if crate::tasks::llm::is_gguf(spec) {
+        s["llm"] = serde_json::json!({
+            "max_new_tokens": cfg.llm.max_new_tokens, "temperature": cfg.llm.temperature,
+            "top_p": cfg.llm.top_p, "top_k": cfg.llm.top_k, "seed": cfg.llm.seed,
+            "repetition_penalty": cfg.llm.repetition_penalty, "context": cfg.llm.context,
+        });
+    } else {
+        let g = match kind {
+            TaskKind::Translate => &cfg.translate.generate,
+            TaskKind::Summarize => &cfg.summarize.generate,
+        };
+        s["generate"] = strip(serde_json::to_value(g).unwrap_or_default());
+        s["dtype"] = match kind {
+            TaskKind::Translate => cfg.translate.dtype.clone().into(),
+            TaskKind::Summarize => cfg.summarize.dtype.clone().into(),
+        };
+    }
+    s
+}
+
+/// Run one model on each of its tasks; a task it cannot do becomes an error result.
+pub fn run_model(
+    suite: &Suite,
+    run: &ModelRun,
+    base: Option<&std::path::Path>,
+    base_sets: &[String],
+) -> Vec<TaskResult> {
+    let machine = Machine::here();
+    let loaded = Loaded::default();
+    let mut out = Vec::new();
+    for name in &run.tasks {
+        let task = suite.task(name).expect("suite checked task names");
+        let cfg = match run_config(base, base_sets, run, task) {
+            Ok(c) => c,
+            Err(e) => {
+                out.push(failed(run, task, &machine, error_chain(&e)));
+                continue;
+            }
+        };
+        out.push(match run_task(suite, run, task, &cfg, &loaded, &machine) {
+            Ok(r) => r,
+            Err(msg) => failed(run, task, &machine, msg),
+        });
+    }
+    out
+}
+
+fn failed(run: &ModelRun, task: &Task, machine: &Machine, msg: String) -> TaskResult {
+    TaskResult {
+        model: run.label.clone(),
+        task: task.spec.name.clone(),
+        kind: task.spec.kind,
+        status: "error".into(),
+        error: Some(msg),
+        failed_items: task.items.len(),
+        quality: Quality::default(),
+        speed: Speed::default(),
+        manifest: Manifest {
+            model: ModelInfo {
+                spec: run.spec.clone(),
+                id: run.spec.clone(),
+                revision: String::new(),
+                files: Vec::new(),
+                dtype: String::new(),
+            },
+            threads: run.threads,
+            settings: serde_json::Value::Null,
+            machine: machine.clone(),
+        },
+    }
+}
+
+fn run_task(
+    suite: &Suite,
+    run: &ModelRun,
+    task: &Task,
+    cfg: &PipelineConfig,
+    loaded: &Loaded,
+    machine: &Machine,
+) -> Result<TaskResult, String> {
+    let (from, to) = task.languages();
+    reset_peak_rss();
+    let t = Instant::now();
+    let backend = match task.spec.kind {
+        TaskKind::Translate => {
+            Backend::Translate(load_translator(cfg, loaded, &run.spec, from, to).map_err(|e| error_chain(&e))?)
+        }
+        TaskKind::Summarize => {
+            let s = load_summarizer(cfg, loaded, &run.spec, Some(from)).map_err(|e| error_chain(&e))?;
+            if !s.writes(from, from) {
+                return Err(format!("`{}` does not summarise `{from}` text", run.spec));
+            }
+            Backend::Summarize(Box::new(Tasks::new(s, Vec::new(), cfg)), from.to_string())
+        }
+    };
+    let load_s = t.elapsed().as_secs_f64();
+
+    let dtype = match task.spec.kind {
+        TaskKind::Translate => &cfg.translate.dtype,
+        TaskKind::Summarize => &cfg.summarize.dtype,
+    };
+    let located = if crate::tasks::llm::is_gguf(&run.spec) || run.spec == "lead-3" || run.spec == "lead" {
+        None
+    } else {
+        crate::models::hub::locate(&run.spec).ok()
+    };
+    let model = super::manifest::model_info(&run.spec, located.as_ref(), dtype)
+        .map_err(|e| format!("cannot hash the model's files: {e}"))?;
+
+    let (counter, counter_name): (&dyn TokenCounter, &str) = match backend.counter() {
+        Some(c) => (c, "model tokenizer"),
+        None => (&EstimateCounter, "estimate"),
+    };
+    let sources: Vec<&str> = task.items.iter().map(|i| i.source.as_str()).collect();
+    let lengths: Vec<usize> = sources.iter().map(|s| counter.count(s)).collect();
+    let batches = crate::batch::plan(&lengths, cfg.batch.max_tokens, cfg.batch.max_items);
+    let texts = |b: &[usize]| -> Vec<&str> { b.iter().map(|&i| sources[i]).collect() };
+
+    for _ in 0..suite.settings.warmup {
+        backend.run(cfg, &texts(&batches[0]));
+    }
+    let mut outputs: Vec<Option<String>> = vec![None; sources.len()];
+    let (mut pass_s, mut latencies_ms) = (Vec::new(), Vec::new());
+    for rep in 0..suite.settings.repeats {
+        let pass = Instant::now();
+        for b in &batches {
+            let bt = Instant::now();
+            let got = backend.run(cfg, &texts(b));
+            let ms = bt.elapsed().as_secs_f64() * 1000.0;
+            latencies_ms.extend(std::iter::repeat_n(ms, b.len()));
+            if rep == 0 {
+                for (&i, o) in b.iter().zip(got) {
+                    outputs[i] = o;
+                }
+            }
+        }
+        pass_s.push(pass.elapsed().as_secs_f64());
+    }
+    let peak = peak_rss_mb();
+
+    let hyps: Vec<&str> = outputs.iter().map(|o| o.as_deref().unwrap_or("")).collect();
+    let refs: Vec<&str> = task.items.iter().map(|i| i.reference.as_str()).collect();
+    let quality = match task.spec.kind {
+        TaskKind::Translate => Quality {
+            bleu: Some(metrics::bleu(&hyps, &refs).score),
+            chrf: Some(metrics::chrf(&hyps, &refs)),
+            chrf_pp: Some(metrics::chrf::chrf_pp(&hyps, &refs)),
+            ..Default::default()
+        },
+        TaskKind::Summarize => {
+            let r = metrics::rouge::rouge(&hyps, &refs, metrics::rouge::RougeTokenizer::Unicode);
+            Quality {
+                rouge1: Some(r.rouge1.f1 * 100.0),
+                rouge2: Some(r.rouge2.f1 * 100.0),
+                rouge_l: Some(r.rouge_l.f1 * 100.0),
+                rouge_tokenizer: Some(
+                    "rouge-score rules, Unicode letters and digits kept (Cyrillic is not dropped)".into(),
+                ),
+                ..Default::default()
+            }
+        }
+    };
+    let source_tokens: usize = lengths.iter().sum();
+    let generated_tokens: usize = hyps
+        .iter()
+        .map(|h| if h.is_empty() { 0 } else { counter.count(h) })
+        .sum();
+    let m = median(&pass_s).max(1e-9);
+    Ok(TaskResult {
+        model: run.label.clone(),
+        task: task.spec.name.clone(),
+        kind: task.spec.kind,
+        status: "ok".into(),
+        error: None,
+        failed_items: outputs.iter().filter(|o| o.is_none()).count(),
+        quality,
+        speed: Speed {
+            items: sources.len(),
+            batches: batches.len(),
+            source_tokens,
+            generated_tokens,
+            token_counter: counter_name.to_string(),
+            source_tokens_per_s: source_tokens as f64 / m,
+            generated_tokens_per_s: generated_tokens as f64 / m,
+            items_per_min: sources.len() as f64 / m * 60.0,
+            latency_p50_ms: percentile(&latencies_ms, 50.0),
+            latency_p95_ms: percentile(&latencies_ms, 95.0),
+            load_s,
+            peak_rss_mb: peak,
+            warmup: suite.settings.warmup,
+            repeats: suite.settings.repeats,
+            pass_s,
+        },
+        manifest: Manifest {
+            model,
+            threads: run.threads,
+            settings: settings_of(cfg, task.spec.kind, &run.spec),
+            machine: machine.clone(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_interpolate_as_numpy() {
+        let xs = [4.0, 1.0, 3.0, 2.0];
+        assert_eq!(median(&xs), 2.5);
+        assert!((percentile(&xs, 95.0) - 3.85).abs() < 1e-12);
+        assert_eq!(percentile(&[7.0], 95.0), 7.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+
+    #[test]
+    fn peak_rss_is_read() {
+        assert!(peak_rss_mb() > 0.0);
+    }
+}
