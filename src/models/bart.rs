@@ -12,11 +12,11 @@
 //! Weight names mirror the checkpoint; state lives in the caller's [`DecoderCache`].
 
 use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, linear};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
 use super::cache::{DecoderCache, KvBuffer, LayerCache};
-use super::layers::{Activation, Attention, causal_mask, last_position, layer_norm, padding_mask};
+use super::layers::{Activation, Attention, Linear, causal_mask, last_position, layer_norm, linear, padding_mask};
 
 /// BART's learned position tables have two extra rows at the front.
 const POSITION_OFFSET: usize = 2;

@@ -7,11 +7,13 @@
 //! [`DecoderCache`].
 
 use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear, VarBuilder, linear};
+use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
 use super::cache::{DecoderCache, KvBuffer, LayerCache};
-use super::layers::{Activation, Attention, causal_mask, last_position, layer_norm, padding_mask, sinusoidal_marian};
+use super::layers::{
+    Activation, Attention, Linear, causal_mask, last_position, layer_norm, linear, padding_mask, sinusoidal_marian,
+};
 
 fn default_true() -> bool {
     true

@@ -10,11 +10,11 @@
 //! (`encoder.block.0.layer.0.SelfAttention.q.weight`, …).
 
 use candle_core::{DType, Device, Module, Result, Tensor};
-use candle_nn::{Embedding, Linear, RmsNorm, VarBuilder, linear_no_bias};
+use candle_nn::{Embedding, RmsNorm, VarBuilder};
 use serde::Deserialize;
 
 use super::cache::{DecoderCache, KvBuffer, LayerCache};
-use super::layers::{last_position, padding_mask};
+use super::layers::{Linear, last_position, linear_no_bias, padding_mask};
 
 fn default_true() -> bool {
     true
@@ -268,7 +268,7 @@ impl T5 {
         let lm_head = if cfg.tie_word_embeddings {
             Linear::new(shared.embeddings().clone(), None)
         } else {
-            linear_no_bias(d, v, vb.pp("lm_head"))?
+            Linear::new(vb.get((v, d), "lm_head.weight")?, None)
         };
         let dec_layers = cfg.num_decoder_layers.unwrap_or(cfg.num_layers);
         Ok(T5 {
