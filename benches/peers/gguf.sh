@@ -26,6 +26,16 @@ trap 'rm -rf "$tmp"' EXIT
 (cd "$root" && cargo build --release --bench gguf --quiet 2>/dev/null || cargo bench --bench gguf --no-run)
 OMP_NUM_THREADS=$threads "$py" "$here/llama_cpp_gguf.py" "$model" "$tmp/prompt.json" --threads "$threads" --new "$new" > "$tmp/llama.json"
 (cd "$root" && RAYON_NUM_THREADS=$threads cargo bench --quiet --bench gguf -- "$model" "$tmp/prompt.json") > "$tmp/svodka.json"
+# run.sh collects every engine's lines into one results file for one table.
+if [ -n "${PEERS_RESULTS:-}" ]; then
+  "$py" - "$tmp/llama.json" "$tmp/svodka.json" "$model" >> "$PEERS_RESULTS" <<'PY'
+import json, os, sys
+for p in sys.argv[1:3]:
+    r = json.loads(open(p).read().strip().splitlines()[-1])
+    r.update(kind="gguf", model=os.path.basename(sys.argv[3]))
+    print(json.dumps(r))
+PY
+fi
 "$py" - "$tmp/llama.json" "$tmp/svodka.json" "$model" <<'PY'
 import json, statistics, sys, os
 llama, svodka = (json.loads(open(p).read().strip().splitlines()[-1]) for p in sys.argv[1:3])
