@@ -102,7 +102,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(i) = args.model_index {
                 // One model's process (see svodka::bench): threads come from the environment the
                 // parent set, so the pools are sized before any model runs.
-                let json = svodka::bench::bench_one(&args.suite, i, g.config.as_deref(), &g.sets)?;
+                let json = svodka::bench::bench_one(&args.suite, i, &args.out, g.config.as_deref(), &g.sets)?;
                 println!("{json}");
                 return Ok(ExitCode::SUCCESS);
             }

@@ -57,6 +57,12 @@ fn the_fixture_suite_writes_json_markdown_and_svg() {
         let what = format!("{} on {}", r["model"], r["task"]);
         assert_eq!(r["status"], "ok", "{what}: {r}");
         assert_eq!(r["failed_items"], 0, "{what}");
+        let outputs = std::fs::read_to_string(out.path().join(r["outputs"].as_str().unwrap())).unwrap();
+        assert_eq!(
+            outputs.lines().count() as f64,
+            num(&r["speed"], "items"),
+            "{what}: one output a line"
+        );
         let q = &r["quality"];
         let scores: &[&str] = match r["kind"].as_str().unwrap() {
             "translate" => &["bleu", "chrf", "chrf_pp"],

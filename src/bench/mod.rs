@@ -104,6 +104,7 @@ pub fn bench(opts: &BenchOptions) -> Result<(Report, Vec<PathBuf>), BenchError> 
                         status: "error".into(),
                         error: Some(why.clone()),
                         failed_items: task.items.len(),
+                        outputs: None,
                         quality: Default::default(),
                         speed: Default::default(),
                         manifest: run::Manifest {
@@ -132,6 +133,7 @@ pub fn bench(opts: &BenchOptions) -> Result<(Report, Vec<PathBuf>), BenchError> 
 pub fn bench_one(
     suite_path: &Path,
     index: usize,
+    out: &Path,
     config: Option<&Path>,
     sets: &[String],
 ) -> Result<String, BenchError> {
@@ -143,6 +145,6 @@ pub fn bench_one(
         }
         .into());
     };
-    let results = run::run_model(&suite, m, config, sets);
+    let results = run::run_model(&suite, m, out, config, sets);
     Ok(serde_json::to_string(&results).expect("results serialise"))
 }

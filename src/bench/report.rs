@@ -196,7 +196,7 @@ impl Report {
                 files.join(", ")
             ));
         }
-        s.push_str("\nSpeed: tokens are counted with each model's own tokenizer (generated tokens by re-tokenising the output); an item's latency is the wall time of the batch that carried it. Everything else, with every file's full hash and the generation settings, is in `results.json`.\n");
+        s.push_str("\nSpeed: tokens are counted with each model's own tokenizer (generated tokens by re-tokenising the output); an item's latency is the wall time of the batch that carried it. Each model's outputs are in `outputs/` (one item a line, for `svodka score`); everything else, with every file's full hash and the generation settings, is in `results.json`.\n");
         s
     }
 

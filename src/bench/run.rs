@@ -86,6 +86,9 @@ pub struct TaskResult {
     pub error: Option<String>,
     /// Items whose output failed (scored as empty).
     pub failed_items: usize,
+    /// The outputs of the first timed pass, one item a line, relative to the report's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<String>,
     pub quality: Quality,
     pub speed: Speed,
     pub manifest: Manifest,
@@ -187,6 +190,31 @@ impl Backend {
     }
 }
 
+/// A file-name-safe form of a label: lowercase letters and digits, other runs as one `-`.
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// Write the outputs one a line (line breaks inside one become spaces, as `svodka score`
+/// reads them); returns the path relative to `out_dir`.
+fn write_outputs(out_dir: &std::path::Path, model: &str, task: &str, hyps: &[&str]) -> Result<String, String> {
+    let rel = format!("outputs/{}.{}.txt", slug(model), slug(task));
+    let path = out_dir.join(&rel);
+    let text: String = hyps.iter().map(|h| h.replace(['\n', '\r'], " ") + "\n").collect();
+    std::fs::create_dir_all(out_dir.join("outputs"))
+        .and_then(|_| std::fs::write(&path, text))
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    Ok(rel)
+}
+
 /// The configuration of one model's run: the base configuration with the model's overrides.
 pub fn run_config(
     base: Option<&std::path::Path>,
@@ -239,6 +267,7 @@ fn settings_of(cfg: &PipelineConfig, kind: TaskKind, spec: &str) -> serde_json::
 pub fn run_model(
     suite: &Suite,
     run: &ModelRun,
+    out_dir: &std::path::Path,
     base: Option<&std::path::Path>,
     base_sets: &[String],
 ) -> Vec<TaskResult> {
@@ -254,7 +283,7 @@ pub fn run_model(
                 continue;
             }
         };
-        out.push(match run_task(suite, run, task, &cfg, &loaded, &machine) {
+        out.push(match run_task(suite, run, task, &cfg, &loaded, &machine, out_dir) {
             Ok(r) => r,
             Err(msg) => failed(run, task, &machine, msg),
         });
@@ -270,6 +299,7 @@ fn failed(run: &ModelRun, task: &Task, machine: &Machine, msg: String) -> TaskRe
         status: "error".into(),
         error: Some(msg),
         failed_items: task.items.len(),
+        outputs: None,
         quality: Quality::default(),
         speed: Speed::default(),
         manifest: Manifest {
@@ -294,6 +324,7 @@ fn run_task(
     cfg: &PipelineConfig,
     loaded: &Loaded,
     machine: &Machine,
+    out_dir: &std::path::Path,
 ) -> Result<TaskResult, String> {
     let (from, to) = task.languages();
     reset_peak_rss();
@@ -356,6 +387,7 @@ fn run_task(
     let peak = peak_rss_mb();
 
     let hyps: Vec<&str> = outputs.iter().map(|o| o.as_deref().unwrap_or("")).collect();
+    let outputs_file = write_outputs(out_dir, &run.label, &task.spec.name, &hyps)?;
     let refs: Vec<&str> = task.items.iter().map(|i| i.reference.as_str()).collect();
     let quality = match task.spec.kind {
         TaskKind::Translate => Quality {
@@ -390,6 +422,7 @@ fn run_task(
         status: "ok".into(),
         error: None,
         failed_items: outputs.iter().filter(|o| o.is_none()).count(),
+        outputs: Some(outputs_file),
         quality,
         speed: Speed {
             items: sources.len(),
@@ -428,6 +461,12 @@ mod tests {
         assert!((percentile(&xs, 95.0) - 3.85).abs() < 1e-12);
         assert_eq!(percentile(&[7.0], 95.0), 7.0);
         assert_eq!(percentile(&[], 50.0), 0.0);
+    }
+
+    #[test]
+    fn slugs_are_file_names() {
+        assert_eq!(slug("Qwen2.5-Coder 0.5B (GGUF)"), "qwen2-5-coder-0-5b-gguf");
+        assert_eq!(slug("сводка ru→en"), "сводка-ru-en");
     }
 
     #[test]
