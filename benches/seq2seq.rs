@@ -48,8 +48,12 @@ fn main() {
         num("warmup", 1),
     );
     let threads = num("threads", 2);
-    // candle reads its thread count once, from the environment, before its first matmul.
-    unsafe { std::env::set_var("CANDLE_NUM_THREADS", threads.to_string()) };
+    // candle sizes its pools from the environment (and, without RAYON_NUM_THREADS, counts
+    // the physical cores again at every matmul).
+    unsafe {
+        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
+    }
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global()

@@ -112,6 +112,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 config: g.config.clone(),
                 sets: g.sets.clone(),
                 exe: std::env::current_exe().context("cannot find the svodka binary to run each model in")?,
+                progress: !g.quiet,
             };
             let (report, files) = svodka::bench::bench(&opts)?;
             let bad = report
@@ -177,10 +178,20 @@ fn size_compute_pool(threads: usize) {
     };
     // candle's kernels run on pools of their own, sized by CANDLE_NUM_THREADS (else
     // RAYON_NUM_THREADS, else the physical cores) when first used: size them to the same
-    // number, unless the user set one, so `--threads` bounds the whole run.
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() && std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        // SAFETY: called at start-up, before any other thread exists.
-        unsafe { std::env::set_var("CANDLE_NUM_THREADS", n.to_string()) };
+    // number, unless the user set one, so `--threads` bounds the whole run. RAYON_NUM_THREADS
+    // matters on its own too: without it candle works out the physical cores again, by
+    // reading /proc/cpuinfo, at every matrix product (a third of the time of a small model's
+    // decoding step; `cargo bench --bench pipeline`, end-to-end).
+    let candle = std::env::var("CANDLE_NUM_THREADS").ok();
+    let rayon_set = std::env::var_os("RAYON_NUM_THREADS").is_some();
+    // SAFETY: called at start-up, before any other thread exists.
+    unsafe {
+        if candle.is_none() && !rayon_set {
+            std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
+        }
+        if !rayon_set {
+            std::env::set_var("RAYON_NUM_THREADS", candle.unwrap_or_else(|| n.to_string()));
+        }
     }
     if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
         tracing::debug!("rayon's global pool was already set up: {e}");

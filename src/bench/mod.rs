@@ -50,6 +50,8 @@ pub struct BenchOptions {
     pub sets: Vec<String>,
     /// The `svodka` binary to run each model in.
     pub exe: PathBuf,
+    /// A line on stderr as each model starts and ends (a suite can run for hours).
+    pub progress: bool,
 }
 
 /// Run every model of the suite, each in its own process, and write the report.
@@ -58,7 +60,17 @@ pub fn bench(opts: &BenchOptions) -> Result<(Report, Vec<PathBuf>), BenchError> 
     let machine = manifest::Machine::here();
     let mut results = Vec::new();
     for (i, m) in suite.models.iter().enumerate() {
-        tracing::info!("bench: model {} of {}: {}", i + 1, suite.models.len(), m.label);
+        if opts.progress {
+            eprintln!(
+                "svodka: bench: model {} of {}: {} ({} task{})",
+                i + 1,
+                suite.models.len(),
+                m.label,
+                m.tasks.len(),
+                if m.tasks.len() == 1 { "" } else { "s" }
+            );
+        }
+        let started = std::time::Instant::now();
         let mut cmd = Command::new(&opts.exe);
         if let Some(c) = &opts.config {
             cmd.arg("--config").arg(c);
@@ -75,12 +87,14 @@ pub fn bench(opts: &BenchOptions) -> Result<(Report, Vec<PathBuf>), BenchError> 
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        // candle and rayon read these when their pools start; 0 leaves them one per core.
-        cmd.env_remove("CANDLE_NUM_THREADS").env_remove("RAYON_NUM_THREADS");
-        if m.threads > 0 {
-            cmd.env("CANDLE_NUM_THREADS", m.threads.to_string())
-                .env("RAYON_NUM_THREADS", m.threads.to_string());
-        }
+        // candle and rayon read these when their pools start (0 = one per core).
+        let threads = if m.threads > 0 {
+            m.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        cmd.env("CANDLE_NUM_THREADS", threads.to_string())
+            .env("RAYON_NUM_THREADS", threads.to_string());
         let out = cmd.output().map_err(|source| BenchError::Spawn {
             exe: opts.exe.clone(),
             source,
@@ -90,6 +104,13 @@ pub fn bench(opts: &BenchOptions) -> Result<(Report, Vec<PathBuf>), BenchError> 
             .success()
             .then(|| serde_json::from_slice(&out.stdout).ok())
             .flatten();
+        if opts.progress {
+            eprintln!(
+                "svodka: bench: {} done in {:.1} s",
+                m.label,
+                started.elapsed().as_secs_f64()
+            );
+        }
         match parsed {
             Some(r) => results.extend(r),
             None => {
