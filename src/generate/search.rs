@@ -8,6 +8,7 @@
 //! padding, as `generate()` returns them row by row.
 
 use candle_core::{Result, Tensor};
+use rayon::prelude::*;
 
 use super::config::{EarlyStopping, Resolved};
 use super::logits::{log_softmax, process};
@@ -179,104 +180,126 @@ fn beam(
             .flat_map(|&i| items[i].running.iter().map(|s| *s.last().expect("non-empty")))
             .collect();
         let logits = step(model, cache, last)?;
+        // Each active item's rows of logits, moved out (no copy), in the order of `active`.
+        let mut rows_of = logits.into_iter();
+        let per_item: Vec<Vec<Vec<f32>>> = active.iter().map(|_| rows_of.by_ref().take(nb).collect()).collect();
+        // Items are independent: their bookkeeping (log-softmax and top-k over the vocabulary
+        // for every beam) runs on rayon's threads; each returns whether it goes on and which
+        // beams its next rows come from.
+        let mut is_active = vec![false; n];
+        for &i in &active {
+            is_active[i] = true;
+        }
+        let work: Vec<(&mut Item, Vec<Vec<f32>>)> = items
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| is_active[*i])
+            .map(|(_, item)| item)
+            .zip(per_item)
+            .collect();
+        let outcomes: Vec<Option<Vec<usize>>> = work
+            .into_par_iter()
+            .map(|(item, mut item_logits)| {
+                // Continuations of each beam; only a beam's own top k can reach the item's top k.
+                let mut cands: Vec<Cand> = Vec::with_capacity(nb * k);
+                for b in 0..nb {
+                    let s = &mut item_logits[b];
+                    log_softmax(s);
+                    process(cfg, &item.running[b], s);
+                    let add = item.running_scores[b];
+                    for v in s.iter_mut() {
+                        *v += add;
+                    }
+                    cands.extend(row_top_k(s, k).into_iter().map(|(score, t)| Cand {
+                        score,
+                        beam: b,
+                        token: t as u32,
+                    }));
+                }
+                // Flattened order (beam-major, then token) breaks ties, as a flat topk would.
+                cands.sort_by(|x, y| {
+                    y.score
+                        .total_cmp(&x.score)
+                        .then((x.beam, x.token).cmp(&(y.beam, y.token)))
+                });
+                cands.truncate(k);
+                let hits: Vec<bool> = cands
+                    .iter()
+                    .map(|c| cfg.eos_token_id.contains(&c.token) || cur_len + 1 >= cfg.max_length)
+                    .collect();
+
+                // Running beams for the next step: the best continuations that did not stop.
+                let adjusted: Vec<f32> = cands
+                    .iter()
+                    .zip(&hits)
+                    .map(|(c, &h)| c.score + if h { -1e9 } else { 0.0 })
+                    .collect();
+                let next = top_k_indices(&adjusted, nb);
+                let old_running = std::mem::take(&mut item.running);
+                item.running = next
+                    .iter()
+                    .map(|&j| {
+                        let mut s = old_running[cands[j].beam].clone();
+                        s.push(cands[j].token);
+                        s
+                    })
+                    .collect();
+                item.running_scores = next.iter().map(|&j| adjusted[j]).collect();
+                let sources: Vec<usize> = next.iter().map(|&j| cands[j].beam).collect();
+
+                // Finished hypotheses: merge the continuations that stopped among the top num_beams.
+                let full = item.slots.iter().all(|s| s.finished) && cfg.early_stopping == EarlyStopping::True;
+                let norm = len_norm(cur_len + 1 - 1, cfg.length_penalty);
+                let mut merged: Vec<Slot> = std::mem::take(&mut item.slots);
+                for (j, c) in cands.iter().enumerate() {
+                    let just_finished = hits[j] && j < nb;
+                    let mut score = c.score / norm;
+                    if full {
+                        score += -1e9;
+                    }
+                    if !item.unsatisfied {
+                        score += -1e9;
+                    }
+                    if !just_finished {
+                        score += -1e9;
+                    }
+                    let mut seq = old_running[c.beam].clone();
+                    seq.push(c.token);
+                    merged.push(Slot {
+                        seq,
+                        score,
+                        finished: just_finished,
+                    });
+                }
+                let scores: Vec<f32> = merged.iter().map(|s| s.score).collect();
+                item.slots = top_k_indices(&scores, nb)
+                    .into_iter()
+                    .map(|j| merged[j].clone())
+                    .collect();
+
+                // Early-stop heuristic, evaluated at the new length.
+                let best_len = if cfg.early_stopping == EarlyStopping::Never && cfg.length_penalty > 0.0 {
+                    cfg.max_length - 1
+                } else {
+                    cur_len + 1 - 1
+                };
+                let best_possible = item.running_scores[0] / len_norm(best_len, cfg.length_penalty);
+                let min_finished = item.slots.iter().map(|s| s.score).fold(f32::INFINITY, f32::min);
+                let improvable = item
+                    .slots
+                    .iter()
+                    .any(|s| best_possible > if s.finished { min_finished } else { -1e9 });
+                item.unsatisfied &= improvable;
+
+                let all_full = item.slots.iter().all(|s| s.finished) && cfg.early_stopping == EarlyStopping::True;
+                let at_max = cur_len + 1 >= cfg.max_length;
+                (item.unsatisfied && !all_full && !at_max).then_some(sources)
+            })
+            .collect();
         let mut rows: Vec<u32> = Vec::new();
         let mut still: Vec<usize> = Vec::new();
-        for (a, &i) in active.iter().enumerate() {
-            let item = &mut items[i];
-            // Continuations of each beam; only a beam's own top k can reach the item's top k.
-            let mut cands: Vec<Cand> = Vec::with_capacity(nb * k);
-            for b in 0..nb {
-                let mut s = logits[a * nb + b].clone();
-                log_softmax(&mut s);
-                process(cfg, &item.running[b], &mut s);
-                let add = item.running_scores[b];
-                for v in s.iter_mut() {
-                    *v += add;
-                }
-                cands.extend(row_top_k(&s, k).into_iter().map(|(score, t)| Cand {
-                    score,
-                    beam: b,
-                    token: t as u32,
-                }));
-            }
-            // Flattened order (beam-major, then token) breaks ties, as a flat topk would.
-            cands.sort_by(|x, y| {
-                y.score
-                    .total_cmp(&x.score)
-                    .then((x.beam, x.token).cmp(&(y.beam, y.token)))
-            });
-            cands.truncate(k);
-            let hits: Vec<bool> = cands
-                .iter()
-                .map(|c| cfg.eos_token_id.contains(&c.token) || cur_len + 1 >= cfg.max_length)
-                .collect();
-
-            // Running beams for the next step: the best continuations that did not stop.
-            let adjusted: Vec<f32> = cands
-                .iter()
-                .zip(&hits)
-                .map(|(c, &h)| c.score + if h { -1e9 } else { 0.0 })
-                .collect();
-            let next = top_k_indices(&adjusted, nb);
-            let old_running = std::mem::take(&mut item.running);
-            item.running = next
-                .iter()
-                .map(|&j| {
-                    let mut s = old_running[cands[j].beam].clone();
-                    s.push(cands[j].token);
-                    s
-                })
-                .collect();
-            item.running_scores = next.iter().map(|&j| adjusted[j]).collect();
-            let sources: Vec<usize> = next.iter().map(|&j| cands[j].beam).collect();
-
-            // Finished hypotheses: merge the continuations that stopped among the top num_beams.
-            let full = item.slots.iter().all(|s| s.finished) && cfg.early_stopping == EarlyStopping::True;
-            let norm = len_norm(cur_len + 1 - 1, cfg.length_penalty);
-            let mut merged: Vec<Slot> = std::mem::take(&mut item.slots);
-            for (j, c) in cands.iter().enumerate() {
-                let just_finished = hits[j] && j < nb;
-                let mut score = c.score / norm;
-                if full {
-                    score += -1e9;
-                }
-                if !item.unsatisfied {
-                    score += -1e9;
-                }
-                if !just_finished {
-                    score += -1e9;
-                }
-                let mut seq = old_running[c.beam].clone();
-                seq.push(c.token);
-                merged.push(Slot {
-                    seq,
-                    score,
-                    finished: just_finished,
-                });
-            }
-            let scores: Vec<f32> = merged.iter().map(|s| s.score).collect();
-            item.slots = top_k_indices(&scores, nb)
-                .into_iter()
-                .map(|j| merged[j].clone())
-                .collect();
-
-            // Early-stop heuristic, evaluated at the new length.
-            let best_len = if cfg.early_stopping == EarlyStopping::Never && cfg.length_penalty > 0.0 {
-                cfg.max_length - 1
-            } else {
-                cur_len + 1 - 1
-            };
-            let best_possible = item.running_scores[0] / len_norm(best_len, cfg.length_penalty);
-            let min_finished = item.slots.iter().map(|s| s.score).fold(f32::INFINITY, f32::min);
-            let improvable = item
-                .slots
-                .iter()
-                .any(|s| best_possible > if s.finished { min_finished } else { -1e9 });
-            item.unsatisfied &= improvable;
-
-            let all_full = item.slots.iter().all(|s| s.finished) && cfg.early_stopping == EarlyStopping::True;
-            let at_max = cur_len + 1 >= cfg.max_length;
-            if item.unsatisfied && !all_full && !at_max {
+        for (a, (&i, o)) in active.iter().zip(outcomes).enumerate() {
+            if let Some(sources) = o {
                 still.push(i);
                 rows.extend(sources.iter().map(|&b| (a * nb + b) as u32));
             }
