@@ -202,8 +202,7 @@ fn beam(
             .map(|(item, mut item_logits)| {
                 // Continuations of each beam; only a beam's own top k can reach the item's top k.
                 let mut cands: Vec<Cand> = Vec::with_capacity(nb * k);
-                for b in 0..nb {
-                    let s = &mut item_logits[b];
+                for (b, s) in item_logits.iter_mut().enumerate() {
                     log_softmax(s);
                     process(cfg, &item.running[b], s);
                     let add = item.running_scores[b];
