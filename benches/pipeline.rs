@@ -31,12 +31,14 @@ fn benches(c: &mut Criterion) {
         unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
     }
     let raw = sample("ru-metro.md");
+    let served = svodka::article::lang::default_served();
     let parsed = article::parse(
         "ru-metro.md",
         Payload::Document {
             bytes: raw.clone().into_bytes(),
             format: Format::Text,
         },
+        &served,
     )
     .expect("the fixture parses");
     let body = parsed.body.clone();
@@ -49,7 +51,7 @@ fn benches(c: &mut Criterion) {
                 bytes: raw.clone().into_bytes(),
                 format: Format::Text,
             };
-            black_box(article::parse("ru-metro.md", payload).unwrap())
+            black_box(article::parse("ru-metro.md", payload, &served).unwrap())
         })
     });
     g.bench_function("split_sentences", |b| {

@@ -119,8 +119,11 @@ pub enum ModelsCommand {
     List,
     /// One card in full, and where its files are
     Info { name: String },
-    /// Download a card's files into the Hugging Face cache
-    Fetch { name: String },
+    /// Download cards' files into the Hugging Face cache (one snapshot directory per line)
+    Fetch {
+        #[arg(required = true, value_name = "CARD")]
+        names: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

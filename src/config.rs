@@ -286,12 +286,113 @@ impl Default for SummarizeConfig {
     }
 }
 
+/// The word that asks for a translator only where one can be had without the user's help.
+pub const AUTO: &str = "auto";
+
+/// What "auto" means, pair by pair: the built-in card svodka uses when it is cached or can be
+/// downloaded. A pair not listed here has no automatic translator and must be named.
+pub const AUTO_TRANSLATORS: &[(&str, &str)] = &[("en-ru", "opus-mt-en-ru"), ("ru-en", "opus-mt-ru-en")];
+
+/// `translate.models`: "auto" or a table of pair → spec (a card, a directory, a GGUF file or
+/// "auto"). Kept as written, so that `svodka config` prints what the user said; the pairs it
+/// stands for come from [`TranslateModels::pairs`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TranslateModels {
+    /// A single word; only "auto" is valid (checked by `validate`, which names the key).
+    Word(String),
+    Pairs(BTreeMap<String, String>),
+}
+
+impl Default for TranslateModels {
+    fn default() -> Self {
+        TranslateModels::Word(AUTO.into())
+    }
+}
+
+/// One configured translator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranslatorSpec {
+    /// `ru-en`.
+    pub pair: String,
+    /// A card name, a model directory or a GGUF file.
+    pub spec: String,
+    /// Chosen by "auto": when the model cannot be had, the pair goes untranslated instead
+    /// of stopping the run.
+    pub auto: bool,
+}
+
+impl TranslateModels {
+    /// The configured translators, "auto" resolved to cards, in pair order.
+    pub fn pairs(&self) -> Vec<TranslatorSpec> {
+        let auto = |pair: &str| {
+            AUTO_TRANSLATORS
+                .iter()
+                .find(|(p, _)| *p == pair)
+                .map(|(p, card)| TranslatorSpec {
+                    pair: p.to_string(),
+                    spec: card.to_string(),
+                    auto: true,
+                })
+        };
+        match self {
+            TranslateModels::Word(_) => AUTO_TRANSLATORS.iter().filter_map(|(p, _)| auto(p)).collect(),
+            TranslateModels::Pairs(m) => m
+                .iter()
+                .filter_map(|(pair, spec)| {
+                    if spec == AUTO {
+                        auto(pair)
+                    } else {
+                        Some(TranslatorSpec {
+                            pair: pair.clone(),
+                            spec: spec.clone(),
+                            auto: false,
+                        })
+                    }
+                })
+                .collect(),
+        }
+    }
+
+    /// The translator of one pair, if any.
+    pub fn get(&self, pair: &str) -> Option<TranslatorSpec> {
+        self.pairs().into_iter().find(|t| t.pair == pair)
+    }
+
+    /// Pairs named in a table (empty for "auto").
+    fn keys(&self) -> Vec<&String> {
+        match self {
+            TranslateModels::Word(_) => Vec::new(),
+            TranslateModels::Pairs(m) => m.keys().collect(),
+        }
+    }
+
+    /// Turn translation off, or name one pair's translator (tests and callers that build a
+    /// configuration in code).
+    pub fn set(&mut self, pair: &str, spec: &str) {
+        if let TranslateModels::Word(_) = self {
+            *self = TranslateModels::Pairs(BTreeMap::new());
+        }
+        if let TranslateModels::Pairs(m) = self {
+            m.insert(pair.to_string(), spec.to_string());
+        }
+    }
+
+    pub fn clear(&mut self) {
+        *self = TranslateModels::Pairs(BTreeMap::new());
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TranslateConfig {
-    /// Translator per language pair: a card name or a model directory.
-    /// Default: `ru-en = "opus-mt-ru-en"`, `en-ru = "opus-mt-en-ru"`.
-    pub models: BTreeMap<String, String>,
+    /// Translator per language pair: "auto", or a table of pair → a card name, a model
+    /// directory, a GGUF file or "auto". "auto" (for a pair: its built-in card, see
+    /// [`AUTO_TRANSLATORS`]; as the whole value: every pair there) uses the card when it is
+    /// cached or can be downloaded and otherwise leaves the pair untranslated, saying so once;
+    /// a card or directory named outright that cannot be loaded stops the run before any
+    /// work. `{}` turns translation off. Default: "auto".
+    pub models: TranslateModels,
     /// Also translate whole articles (record field `translation`). Default: false.
     pub full: bool,
     /// Weights' dtype: "f32", "f16" or "bf16". Default: "f32".
@@ -307,10 +408,7 @@ pub struct TranslateConfig {
 impl Default for TranslateConfig {
     fn default() -> Self {
         TranslateConfig {
-            models: [("en-ru", "opus-mt-en-ru"), ("ru-en", "opus-mt-ru-en")]
-                .into_iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect(),
+            models: TranslateModels::default(),
             full: false,
             dtype: "f32".into(),
             prefixes: BTreeMap::new(),
@@ -476,7 +574,43 @@ impl PipelineConfig {
             key: "translate.dtype".into(),
             message: e.to_string(),
         })?;
-        for pair in self.translate.models.keys().chain(self.translate.prefixes.keys()) {
+        if let TranslateModels::Word(w) = &self.translate.models
+            && w != AUTO
+        {
+            return Err(ConfigError::Invalid {
+                key: "translate.models".into(),
+                message: format!(
+                    "`{w}` is neither \"auto\" nor a table of language pairs such as {{ ru-en = \"opus-mt-ru-en\" }}"
+                ),
+            });
+        }
+        if let TranslateModels::Pairs(m) = &self.translate.models {
+            for (pair, spec) in m {
+                if spec == AUTO && !AUTO_TRANSLATORS.iter().any(|(p, _)| p == pair) {
+                    let known: Vec<&str> = AUTO_TRANSLATORS.iter().map(|(p, _)| *p).collect();
+                    return Err(ConfigError::Invalid {
+                        key: format!("translate.models.{pair}"),
+                        message: format!(
+                            "\"auto\" has no translator for this pair (it knows {}); name a card, a model directory or a GGUF file",
+                            known.join(", ")
+                        ),
+                    });
+                }
+                if spec.trim().is_empty() {
+                    return Err(ConfigError::Invalid {
+                        key: format!("translate.models.{pair}"),
+                        message: "is empty; name a card, a model directory or a GGUF file (or remove the pair)".into(),
+                    });
+                }
+            }
+        }
+        for pair in self
+            .translate
+            .models
+            .keys()
+            .into_iter()
+            .chain(self.translate.prefixes.keys())
+        {
             let ok = pair
                 .split_once('-')
                 .is_some_and(|(a, b)| check_lang_list("", &[a.into(), b.into()]).is_ok());
@@ -544,6 +678,21 @@ fn apply_set(table: &mut toml::Table, arg: &str) -> Result<(), ConfigError> {
     let known_key = parts.len() == 2 && (section.contains_key(parts[1]) || parts[1] == "generate");
     if !is_map && !is_generate && !known_key {
         return Err(unknown());
+    }
+    // Naming one pair on top of "auto" (written, or the default) keeps "auto" for the others.
+    if is_map
+        && parts[1] == "models"
+        && let Some(t) = table
+            .entry("translate")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+        && t.get("models").is_none_or(|m| m.as_str() == Some(AUTO))
+    {
+        let auto: toml::Table = AUTO_TRANSLATORS
+            .iter()
+            .map(|(p, _)| (p.to_string(), toml::Value::String(AUTO.into())))
+            .collect();
+        t.insert("models".into(), toml::Value::Table(auto));
     }
     let mut cur = table;
     for p in &parts[..parts.len() - 1] {
@@ -619,7 +768,51 @@ mod tests {
         assert_eq!(cfg.chunk.max_tokens, 77);
         assert_eq!(cfg.summarize.languages, vec!["ru".to_string()]);
         assert_eq!(cfg.language.unsupported, UnsupportedLanguage::Process);
-        assert_eq!(cfg.translate.models["ru-en"], "opus");
+        assert_eq!(cfg.translate.models.get("ru-en").unwrap().spec, "opus");
+    }
+
+    #[test]
+    fn translate_models_auto() {
+        // The default: every built-in pair, each soft.
+        let cfg = load_str("", &[]).unwrap();
+        let pairs = cfg.translate.models.pairs();
+        assert_eq!(pairs.len(), AUTO_TRANSLATORS.len());
+        assert!(pairs.iter().all(|t| t.auto));
+        assert_eq!(cfg.translate.models.get("ru-en").unwrap().spec, "opus-mt-ru-en");
+        // Naming one pair keeps "auto" for the others, whether the defaults come from the
+        // built-in values or from a file that spells "auto" out.
+        for file in ["", "[translate]\nmodels = \"auto\"\n"] {
+            let cfg = load_str(file, &["translate.models.ru-en=/models/ru-en"]).unwrap();
+            let ru_en = cfg.translate.models.get("ru-en").unwrap();
+            assert_eq!((ru_en.spec.as_str(), ru_en.auto), ("/models/ru-en", false));
+            let en_ru = cfg.translate.models.get("en-ru").unwrap();
+            assert_eq!((en_ru.spec.as_str(), en_ru.auto), ("opus-mt-en-ru", true));
+        }
+        // A table names exactly its pairs; `{}` is no translation at all.
+        let cfg = load_str("[translate.models]\nen-ru = \"x\"\n", &[]).unwrap();
+        assert_eq!(cfg.translate.models.pairs().len(), 1);
+        assert!(
+            load_str("", &["translate.models={}"])
+                .unwrap()
+                .translate
+                .models
+                .pairs()
+                .is_empty()
+        );
+        assert_eq!(
+            load_str("", &["translate.models=auto"]).unwrap(),
+            PipelineConfig::default()
+        );
+        // Anything else is an error that names the key.
+        let err = load_str("", &["translate.models=opus"]).unwrap_err();
+        assert!(
+            err.to_string().contains("translate.models") && err.to_string().contains("auto"),
+            "{err}"
+        );
+        let err = load_str("", &["translate.models.de-en=auto"]).unwrap_err();
+        assert!(err.to_string().contains("translate.models.de-en"), "{err}");
+        let err = load_str("", &["translate.models.ru-en=\"\""]).unwrap_err();
+        assert!(err.to_string().contains("translate.models.ru-en"), "{err}");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! One JSON line per unit, in input order: the article's metadata, its body and its chunks
 //! (text, token count, sentence count), or the error record a run would write. It runs the
-//! same ingest, parse and chunk code as `svodka run`, so what it shows is what the models get.
+//! same ingest, parse and chunk code as `svodka run`, so what it shows is what the models get,
+//! except that it loads no model: chunks are counted with the estimate, not a model's tokenizer.
 
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -47,7 +48,10 @@ pub fn inspect(
     limit: Option<usize>,
     out: &mut dyn Write,
 ) -> Result<Counts, Error> {
-    let tasks = Tasks::from_config(cfg)?;
+    // Never a model: inspect must work where the run's models are not (yet) there, and must
+    // not download them. Chunks are therefore counted with svodka's token estimate and
+    // `chunk.max_tokens`; a run with a model tokenizer counts with it and may cut elsewhere.
+    let tasks = Tasks::without_models(cfg);
     let mut counts = Counts::default();
     let mut seen = 0usize;
     let mut result = Ok(());

@@ -16,6 +16,9 @@ fn main() -> ExitCode {
     init_tracing(cli.global.verbose, cli.global.quiet);
     match real_main(cli) {
         Ok(code) => code,
+        // The reader went away (`svodka run … | head`): stop quietly, as ripgrep does. What was
+        // written is whole lines, because each record is one write.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("svodka: error: {e}");
             for cause in e.chain().skip(1) {
@@ -24,6 +27,23 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether the error comes from writing to a pipe whose reader has closed it.
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Write to stdout, keeping the error (`print!` panics on a closed pipe).
+fn print_out(s: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 fn init_tracing(verbose: u8, quiet: bool) {
@@ -47,7 +67,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Config => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &g.sets)?;
-            print!("{}", cfg.to_toml());
+            print_out(&cfg.to_toml())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect(args) => {
@@ -86,15 +106,17 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             match m {
                 ModelsCommand::List => svodka::oneoff::models_list()?,
                 ModelsCommand::Info { name } => svodka::oneoff::models_info(&name)?,
-                ModelsCommand::Fetch { name } => {
-                    svodka::oneoff::models_fetch(&name, !g.quiet && std::io::stderr().is_terminal())?
+                ModelsCommand::Fetch { names } => {
+                    for name in &names {
+                        svodka::oneoff::models_fetch(name, !g.quiet && std::io::stderr().is_terminal())?
+                    }
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Score(args) => {
             for line in svodka::score::score(args.metric, &args.hyp, &args.reference, args.lang.as_deref())? {
-                println!("{line}");
+                print_out(&format!("{line}\n"))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -103,7 +125,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 // One model's process (see svodka::bench): threads come from the environment the
                 // parent set, so the pools are sized before any model runs.
                 let json = svodka::bench::bench_one(&args.suite, i, &args.out, g.config.as_deref(), &g.sets)?;
-                println!("{json}");
+                print_out(&format!("{json}\n"))?;
                 return Ok(ExitCode::SUCCESS);
             }
             let opts = svodka::bench::BenchOptions {
@@ -143,14 +165,25 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 resume: args.resume,
                 limit: args.limit,
                 progress: !g.quiet && std::io::stderr().is_terminal(),
+                notices: !g.quiet,
             };
             let summary = pipeline::run(&cfg, &opts).context("the run stopped")?;
             let c = summary.counts;
             if !g.quiet {
                 let secs = summary.elapsed.as_secs_f64();
                 let rate = if secs > 0.0 { summary.written as f64 / secs } else { 0.0 };
+                // A translator that "auto" could not have is said once more where the eye
+                // lands last.
+                let untranslated = match (summary.untranslated.is_empty(), summary.translating) {
+                    (true, _) => String::new(),
+                    (false, false) => "; translation was off (models not available, see above)".to_string(),
+                    (false, true) => format!(
+                        "; not translated: {} (models not available, see above)",
+                        summary.untranslated.join(", ")
+                    ),
+                };
                 eprintln!(
-                    "svodka: {} articles: {} ok, {} error{}, {} skipped in {secs:.2} s ({rate:.1} articles/s{})",
+                    "svodka: {} articles: {} ok, {} error{}, {} skipped in {secs:.2} s ({rate:.1} articles/s{}){untranslated}",
                     c.total(),
                     c.ok,
                     c.error,

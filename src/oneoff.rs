@@ -68,7 +68,9 @@ pub fn translate(
     let pair = format!("{from}-{to}");
     let spec = match model {
         Some(m) => m.to_string(),
-        None => cfg.translate.models.get(&pair).cloned().ok_or_else(|| {
+        // The one-off command was asked to translate: "auto" means its card, and a card that
+        // cannot be had is an error here, not a pair left out.
+        None => cfg.translate.models.get(&pair).map(|t| t.spec).ok_or_else(|| {
             Error::Config(crate::config::ConfigError::Invalid {
                 key: format!("translate.models.{pair}"),
                 message: "no model is configured for this pair; pass --model".into(),
@@ -115,7 +117,7 @@ pub fn summarize(
             .iter()
             .map(|l| {
                 lang.map(str::to_string)
-                    .or_else(|| crate::article::lang::detect(l).map(|(c, _)| c))
+                    .or_else(|| crate::article::lang::detect(l, &cfg.language.served).map(|(c, _)| c))
                     .unwrap_or_else(|| "en".into())
             })
             .collect();

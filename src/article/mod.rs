@@ -37,8 +37,10 @@ pub struct Article {
     pub body: String,
 }
 
-/// Parse one unit into an article; a failed unit or a bad document is an error.
-pub fn parse(source: &str, payload: Payload) -> Result<Article, ArticleError> {
+/// Parse one unit into an article; a failed unit or a bad document is an error. `served` is
+/// `language.served`: the detector leans towards those languages on a weak signal (see
+/// [`lang`]).
+pub fn parse(source: &str, payload: Payload, served: &[String]) -> Result<Article, ArticleError> {
     let (fields, encoding, format) = match payload {
         Payload::Failed(e) => return Err(e),
         Payload::JsonlLine { bytes } => {
@@ -96,7 +98,7 @@ pub fn parse(source: &str, payload: Payload) -> Result<Article, ArticleError> {
     }
     let (lang, lang_confidence) = match fields.lang {
         Some(l) => (Some(l), None),
-        None => match lang::detect(&body) {
+        None => match lang::detect(&body, served) {
             Some((l, c)) => (Some(l), Some(c)),
             None => (None, None),
         },
@@ -173,6 +175,7 @@ mod tests {
             Payload::JsonlLine {
                 bytes: br#"{"text":"One line.\nSame para.\n\nSecond.","date":"01.09.2025"}"#.to_vec(),
             },
+            &lang::default_served(),
         )
         .unwrap();
         assert_eq!(a.body, "One line. Same para.\n\nSecond.");
@@ -189,6 +192,7 @@ mod tests {
                 bytes: b"<html><head><title>x</title></head><body><nav>menu</nav></body></html>".to_vec(),
                 format: Format::Html,
             },
+            &lang::default_served(),
         )
         .unwrap_err();
         assert_eq!(e.kind, ErrorKind::NoBody);
@@ -202,6 +206,7 @@ mod tests {
                 bytes: b"  \n\n ".to_vec(),
                 format: Format::Text,
             },
+            &lang::default_served(),
         )
         .unwrap_err();
         assert_eq!(e.kind, ErrorKind::Empty);

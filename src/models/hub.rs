@@ -28,6 +28,11 @@ fn cache() -> hf_hub::Cache {
     hf_hub::Cache::from_env()
 }
 
+/// Where the Hugging Face cache is (`HF_HOME`/hub, else `~/.cache/huggingface/hub`).
+pub fn cache_dir() -> PathBuf {
+    cache().path().clone()
+}
+
 fn hub_repo(c: &Card) -> hf_hub::Repo {
     hf_hub::Repo::with_revision(c.repo.clone(), hf_hub::RepoType::Model, c.revision.clone())
 }

@@ -18,7 +18,7 @@ use std::time::Instant;
 pub use lead3::Lead;
 
 use crate::chunk::Chunk;
-use crate::config::{ConfigError, PipelineConfig, Strategy};
+use crate::config::{ConfigError, PipelineConfig, Strategy, TranslatorSpec};
 use crate::error::{ArticleError, ErrorKind, Stage};
 use crate::models::ModelError;
 
@@ -64,10 +64,22 @@ pub trait Translator: Send + Sync {
     }
 }
 
+/// A translator that "auto" asked for and could not have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unavailable {
+    /// `ru-en`.
+    pub pair: String,
+    /// The card.
+    pub model: String,
+    /// What was tried, and why it failed.
+    pub reason: String,
+}
+
 /// The configured backends.
 pub struct Tasks {
     summarizer: Box<dyn Summarizer>,
     translators: Vec<Box<dyn Translator>>,
+    unavailable: Vec<Unavailable>,
     languages: Vec<String>,
     batch_tokens: usize,
     batch_items: usize,
@@ -234,18 +246,29 @@ impl Tasks {
         } else {
             (cfg.llm.model.clone(), "llm.model")
         };
-        let pairs: Vec<(String, String, String)> = if cfg.llm.model.is_empty() {
+        let pairs: Vec<(TranslatorSpec, String)> = if cfg.llm.model.is_empty() {
             cfg.translate
                 .models
-                .iter()
-                .map(|(pair, spec)| (pair.clone(), spec.clone(), format!("translate.models.{pair}")))
+                .pairs()
+                .into_iter()
+                .map(|t| {
+                    let key = format!("translate.models.{}", t.pair);
+                    (t, key)
+                })
                 .collect()
         } else {
             let langs = &cfg.summarize.languages;
             langs
                 .iter()
                 .flat_map(|a| langs.iter().filter(move |b| *b != a).map(move |b| format!("{a}-{b}")))
-                .map(|pair| (pair, cfg.llm.model.clone(), "llm.model".to_string()))
+                .map(|pair| {
+                    let t = TranslatorSpec {
+                        pair,
+                        spec: cfg.llm.model.clone(),
+                        auto: false,
+                    };
+                    (t, "llm.model".to_string())
+                })
                 .collect()
         };
         let summarizer = load_summarizer(cfg, &loaded, &summary_spec, None).map_err(|e| TaskError::Model {
@@ -253,16 +276,75 @@ impl Tasks {
             source: Box::new(e),
         })?;
         let mut translators: Vec<Box<dyn Translator>> = Vec::new();
-        for (pair, spec, key) in &pairs {
-            let (source, target) = pair.split_once('-').expect("validated as a pair");
-            translators.push(
-                load_translator(cfg, &loaded, spec, source, target).map_err(|e| TaskError::Model {
-                    key: key.clone(),
-                    source: Box::new(e),
-                })?,
-            );
+        let mut unavailable = Vec::new();
+        for (t, key) in &pairs {
+            let (source, target) = t.pair.split_once('-').expect("validated as a pair");
+            match load_translator(cfg, &loaded, &t.spec, source, target) {
+                Ok(tr) => translators.push(tr),
+                // "auto" asked for the card only if it can be had: a card neither cached nor
+                // downloadable leaves the pair untranslated. Anything else (a cached model
+                // that does not load) is as fatal as for a model named outright.
+                Err(ModelError::NotAvailable { name, tried, .. }) if t.auto => {
+                    tracing::debug!("{key}: {name} is not available: {tried}");
+                    unavailable.push(Unavailable {
+                        pair: t.pair.clone(),
+                        model: name,
+                        reason: tried,
+                    });
+                }
+                Err(e) => {
+                    return Err(TaskError::Model {
+                        key: key.clone(),
+                        source: Box::new(e),
+                    });
+                }
+            }
         }
-        Ok(Tasks::new(summarizer, translators, cfg))
+        let mut tasks = Tasks::new(summarizer, translators, cfg);
+        tasks.unavailable = unavailable;
+        Ok(tasks)
+    }
+
+    /// Tasks that load no model: lead-3 and no translators (`svodka inspect`, which must work
+    /// without the models a run would load or download).
+    pub fn without_models(cfg: &PipelineConfig) -> Tasks {
+        Tasks::new(Box::new(Lead::new(cfg.summarize.lead_sentences)), Vec::new(), cfg)
+    }
+
+    /// Whether any translator is loaded.
+    pub fn translates(&self) -> bool {
+        !self.translators.is_empty()
+    }
+
+    /// Translators that "auto" asked for and could not have, by pair.
+    pub fn unavailable(&self) -> &[Unavailable] {
+        &self.unavailable
+    }
+
+    /// One line for the user when "auto" left pairs untranslated: which models are missing,
+    /// and the one command that fetches them.
+    pub fn translation_notice(&self) -> Option<String> {
+        if self.unavailable.is_empty() {
+            return None;
+        }
+        let models: Vec<&str> = self.unavailable.iter().map(|u| u.model.as_str()).collect();
+        let pairs: Vec<&str> = self.unavailable.iter().map(|u| u.pair.as_str()).collect();
+        let what = if self.translators.is_empty() {
+            "translation is off".to_string()
+        } else {
+            format!("no translation {}", pairs.join(", "))
+        };
+        Some(format!(
+            "{what}: {} {} not in the Hugging Face cache ({}) and cannot be downloaded here; \
+             records list the untranslated languages in `missing`.\n  tried: {}\n  to translate: run \
+             `svodka models fetch {}` where huggingface.co is reachable and copy its cache here, \
+             or name local models with --set translate.models.PAIR=DIR",
+            models.join(" and "),
+            if models.len() == 1 { "is" } else { "are" },
+            crate::models::hub::cache_dir().display(),
+            self.unavailable[0].reason,
+            models.join(" "),
+        ))
     }
 
     /// The token counter and budget chunks of a `lang` article should use: those of the model
@@ -283,6 +365,7 @@ impl Tasks {
         Tasks {
             summarizer,
             translators,
+            unavailable: Vec::new(),
             languages: cfg.summarize.languages.clone(),
             batch_tokens: cfg.batch.max_tokens,
             batch_items: cfg.batch.max_items,
@@ -808,7 +891,7 @@ mod tests {
         );
         let mut cfg = PipelineConfig::default();
         cfg.translate.models.clear();
-        cfg.translate.models.insert("ru-en".into(), "no-such-model".into());
+        cfg.translate.models.set("ru-en", "no-such-model");
         let err = Tasks::from_config(&cfg).err().unwrap();
         assert!(err.to_string().contains("translate.models.ru-en"), "{err}");
         assert!(
