@@ -167,12 +167,31 @@ fn model_cards_and_offline_errors() {
         "{err}"
     );
 
-    // The default configuration uses the cards: offline and uncached, the run stops before any work.
+    // The cards named outright: offline and uncached, the run stops before any work.
     let articles = root().join("tests/fixtures/articles");
-    let out = svodka(tmp.path(), &["run", "-o", "out.jsonl", articles.to_str().unwrap()]);
+    let out = svodka(
+        tmp.path(),
+        &[
+            "run",
+            "--set",
+            "translate.models.en-ru=opus-mt-en-ru",
+            "-o",
+            "out.jsonl",
+            articles.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("opus-mt-en-ru"), "{}", stderr(&out));
     assert!(!tmp.path().join("out.jsonl").exists(), "no output is started");
+    // The default ("auto") runs without them and says how to get them.
+    let out = svodka(tmp.path(), &["run", "-o", "out.jsonl", articles.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("svodka models fetch opus-mt-en-ru opus-mt-ru-en"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(tmp.path().join("out.jsonl").exists());
 
     let out = svodka(
         tmp.path(),
