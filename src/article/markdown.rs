@@ -15,6 +15,18 @@
 //! article text. Captions, credits, teasers, footers and the url line are metadata or page
 //! furniture and must not reach the summariser; links keep their text and emphasis markers
 //! are dropped, because models see plain text.
+//!
+//! Real exports add two quirks the classifier undoes:
+//!
+//! * a photo caption and its credit on one line, anywhere in the article and with or without
+//!   the image line (`Putin in Tianjin. **Jane Roe / POOL / TASS**`, `Мост у Самары. Фото:
+//!   пресс-служба`): a short caption followed by a name-like credit is not body text
+//!   (`caption_with_credit`);
+//! * a paragraph broken mid-sentence where a link was removed (`… the meeting with` / blank
+//!   line / `Trump and …`): the halves are joined again (`continues`), while sub-headings
+//!   (short lines without final punctuation) stay paragraphs of their own.
+//!
+//! A title that only says there is none (`# (untitled)`, `(без заголовка)`) gives no title.
 
 use std::sync::LazyLock;
 
@@ -110,11 +122,22 @@ fn fully_emphasised(line: &str) -> bool {
         || (inner("_") && !t[1..t.len() - 1].contains('_'))
 }
 
+/// What kind of paragraph a block is: only running text is ever joined to its neighbour.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Text,
+    Heading,
+    Item,
+}
+
 /// One paragraph of the body in the making, with what the classifier knows about it.
 struct Block {
     text: String,
     emphasised: bool,
     after_image: bool,
+    /// A photo caption with its credit (or a credit alone): never body text.
+    caption: bool,
+    kind: Kind,
 }
 
 pub fn parse(text: &str) -> Parsed {
@@ -126,6 +149,9 @@ pub fn parse(text: &str) -> Parsed {
     let mut out = Parsed::default();
     let mut lines: Vec<&str> = text.lines().collect();
     let body_start = front_matter(&lines, &mut out);
+    // A title that only says there is none still is the title line: the next line is body.
+    let mut title_seen = out.title.is_some();
+    out.title = out.title.filter(|t| !NO_TITLE.is_match(t));
     lines.drain(..body_start);
 
     let mut blocks: Vec<Block> = Vec::new();
@@ -142,12 +168,15 @@ pub fn parse(text: &str) -> Parsed {
         let joined = cur.join(" ");
         let emphasised = cur.len() == 1 && fully_emphasised(cur[0]) || fully_emphasised(&joined);
         let plain = plain_inline(&joined);
+        let caption = caption_with_credit(&joined, &plain);
         cur.clear();
         if !plain.is_empty() {
             blocks.push(Block {
                 text: plain,
                 emphasised,
                 after_image,
+                caption,
+                kind: Kind::Text,
             });
         }
     };
@@ -183,14 +212,17 @@ pub fn parse(text: &str) -> Parsed {
         if let Some(h) = HEADING.captures(line) {
             flush(&mut cur, &mut blocks, cur_after_image);
             let t = plain_inline(&h[2]);
-            if out.title.is_none() && blocks.is_empty() {
-                out.title = Some(t);
+            if !title_seen && blocks.is_empty() {
+                title_seen = true;
+                out.title = Some(t).filter(|t| !NO_TITLE.is_match(t));
             } else if !t.is_empty() {
                 // A subheading is text a reader sees; it stays, as its own paragraph.
                 blocks.push(Block {
                     text: t,
                     emphasised: false,
                     after_image: false,
+                    caption: false,
+                    kind: Kind::Heading,
                 });
             }
             last_was_image = false;
@@ -213,11 +245,17 @@ pub fn parse(text: &str) -> Parsed {
             out.date = Some(d);
             continue;
         }
-        if out.title.is_none() && blocks.is_empty() && cur.is_empty() {
-            out.title = Some(plain);
+        if !title_seen && blocks.is_empty() && cur.is_empty() {
+            title_seen = true;
+            out.title = Some(plain).filter(|t| !NO_TITLE.is_match(t));
             continue;
         }
         if CREDIT.is_match(&plain) && plain.chars().count() < 300 {
+            continue;
+        }
+        if cur.is_empty() && last_was_image && caption_with_credit(line, &plain) {
+            // The photo's caption and credit, with the body following without a blank line.
+            last_was_image = false;
             continue;
         }
         if TEASER.is_match(&plain) {
@@ -228,7 +266,11 @@ pub fn parse(text: &str) -> Parsed {
             flush(&mut cur, &mut blocks, cur_after_image);
             cur_after_image = false;
             cur.push(LIST_ITEM.splitn(line, 2).nth(1).unwrap_or(line));
+            let n = blocks.len();
             flush(&mut cur, &mut blocks, false);
+            if let Some(b) = blocks.get_mut(n) {
+                b.kind = Kind::Item;
+            }
             last_was_image = false;
             continue;
         }
@@ -249,9 +291,10 @@ fn strip_markers(line: &str) -> String {
 
 /// Decide which blocks are body text: emphasised blocks before the body or right after a
 /// photo are captions; emphasised or footer-worded blocks after the last body paragraph are
-/// footers; credit-ending captions are dropped anywhere.
+/// footers; captions with a credit are dropped anywhere. Then paragraphs broken
+/// mid-sentence are joined again.
 fn body(blocks: Vec<Block>) -> Vec<String> {
-    let is_body = |b: &Block| !(b.emphasised || b.after_image && TRAILING_CREDIT.is_match(&b.text));
+    let is_body = |b: &Block| !(b.caption || b.emphasised || b.after_image && TRAILING_CREDIT.is_match(&b.text));
     let first = blocks.iter().position(is_body);
     let last = blocks
         .iter()
@@ -259,20 +302,275 @@ fn body(blocks: Vec<Block>) -> Vec<String> {
     let (Some(first), Some(last)) = (first, last) else {
         return Vec::new();
     };
-    blocks
-        .into_iter()
-        .enumerate()
-        .filter(|(i, b)| {
-            if *i < first || *i > last {
-                return false;
+    let kept = blocks.into_iter().enumerate().filter(|(i, b)| {
+        if *i < first || *i > last || b.caption {
+            return false;
+        }
+        if b.after_image && (b.emphasised || TRAILING_CREDIT.is_match(&b.text)) {
+            return false;
+        }
+        !(b.emphasised && FOOTER.is_match(&b.text))
+    });
+    let mut out: Vec<Block> = Vec::new();
+    for (_, b) in kept {
+        if let Some(prev) = out.last_mut()
+            && joinable(prev, &b)
+        {
+            prev.text.push(' ');
+            prev.text.push_str(&b.text);
+            continue;
+        }
+        out.push(b);
+    }
+    out.into_iter().map(|b| b.text).collect()
+}
+
+/// Two neighbouring body blocks that are halves of one paragraph: both running text in the
+/// same style, and the first one stops mid-sentence.
+fn joinable(prev: &Block, next: &Block) -> bool {
+    if prev.kind != Kind::Text || next.kind != Kind::Text || prev.emphasised || next.emphasised {
+        return false;
+    }
+    // A photo between the halves: only the sure signs of a broken sentence count.
+    let sure_only = prev.after_image || next.after_image;
+    match continues(&prev.text, &next.text) {
+        Continuation::Sure => true,
+        Continuation::Likely => !sure_only,
+        Continuation::No => false,
+    }
+}
+
+/// How sure it is that `next` continues the sentence `prev` leaves open.
+#[derive(Debug, PartialEq)]
+enum Continuation {
+    No,
+    /// `prev` ends on a comma, a dash or a function word, or `next` opens in lowercase.
+    Sure,
+    /// `prev` is a long unpunctuated run of words (no heading is that long) and `next` is an
+    /// ordinary paragraph.
+    Likely,
+}
+
+/// Words no sentence ends on, in any layout, space-separated: articles, conjunctions,
+/// possessives; Russian prepositions too (Russian never strands them).
+const OPEN_WORDS: &[&str] = &[
+    // English
+    "a an the and or but nor than because although though whether its their our my your whose such including",
+    // Russian
+    "в во на с со к ко о об обо по для из от до за под над при про без у через между перед около вокруг \
+      против среди и а но или либо чтобы если хотя чем который которая которое которые которого которой \
+      которому которым которых которую",
+];
+
+/// Words a short heading may end on (`What to look out for`, `What if`, `И что`, `Вот как`)
+/// but a long fragment does not, space-separated: English prepositions, wh-words, `не`.
+const OPEN_WORDS_IN_LONG: &[&str] = &[
+    // English
+    "of to in on at by for with from into onto about over under between among through during after before \
+      against without within towards toward upon via as per that this these those which who whom where \
+      when while if",
+    // Russian
+    "что как когда где куда не ни",
+];
+
+/// From how many words a fragment ending on one of [`OPEN_WORDS_IN_LONG`] is no heading.
+const OPEN_FRAGMENT: usize = 6;
+
+/// Closing punctuation: a paragraph that ends on it is complete.
+fn ends_closed(text: &str) -> bool {
+    text.trim_end()
+        .trim_end_matches(['»', '”', '"', '’', '\'', ')', ']'])
+        .ends_with(['.', '!', '?', '…', ':', ';'])
+}
+
+fn continues(prev: &str, next: &str) -> Continuation {
+    let prev = prev.trim_end();
+    if prev.is_empty() || ends_closed(prev) {
+        return Continuation::No;
+    }
+    if prev.ends_with([',', '—', '–', '-', '(', '«', '“', '„']) {
+        return Continuation::Sure;
+    }
+    let words = |t: &str| t.split_whitespace().count();
+    let mut tail = prev.rsplit(char::is_whitespace);
+    let last = tail.next().unwrap_or("").to_lowercase();
+    // `…, что` / `…, which`: after a comma the word opens a clause, even in a short fragment.
+    let after_comma = tail.next().is_some_and(|w| w.ends_with(','));
+    let listed = |lists: &[&str]| lists.iter().flat_map(|l| l.split(' ')).any(|w| w == last);
+    if listed(OPEN_WORDS) || listed(OPEN_WORDS_IN_LONG) && (after_comma || words(prev) >= OPEN_FRAGMENT) {
+        return Continuation::Sure;
+    }
+    // All lowercase, so a brand such as `iPhone` opening a paragraph is no continuation.
+    let first = next.split_whitespace().next().unwrap_or("");
+    if first.starts_with(char::is_lowercase) && !first.chars().any(char::is_uppercase) {
+        return Continuation::Sure;
+    }
+    // A fact box or list run together (`12% unemployed; 20% poor; …`, `1. Finland 2. Norway`)
+    // is no broken sentence.
+    let list_like =
+        prev.contains("; ") || prev.contains(['•', '|', '·']) || NUMBERED_ITEM.find_iter(prev).nth(1).is_some();
+    let ordinary = |t: &str| {
+        t.trim_start_matches(['«', '“', '„', '"', '\'', '('])
+            .starts_with(|c: char| c.is_uppercase() || c.is_numeric())
+            && (ends_closed(t) || words(t) >= LONG_FRAGMENT)
+    };
+    if words(prev) >= LONG_FRAGMENT && !list_like && ordinary(next) {
+        return Continuation::Likely;
+    }
+    Continuation::No
+}
+
+/// An item of a numbered list run into the text: `2. Norway`, `3) Canada`.
+static NUMBERED_ITEM: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|\s)\d{1,3}[.)]\s+\p{Lu}").unwrap());
+
+/// Words from which an unpunctuated paragraph is too long to be a sub-heading.
+const LONG_FRAGMENT: usize = 12;
+
+/// A title that says there is none.
+static NO_TITLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^[(\[]?\s*(?:untitled|no\s+title|without\s+title|без\s+заголовка|без\s+названия|нет\s+заголовка)\s*[)\]]?$").unwrap()
+});
+
+/// News agencies and photo banks that sign photos, closing a credit (`… via Getty Images`).
+static AGENCY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|[^\p{L}\p{N}])(?:TASS|ТАСС|AP|AFP|Reuters|REUTERS|EPA|EFE|Getty Images|GETTY IMAGES|РИА Новости|RIA Novosti|Sputnik|Спутник|Xinhua|Bloomberg|Shutterstock|Alamy|Kremlin\.ru|kremlin\.ru|Интерфакс|Interfax|Global Look Press|East News|Associated Press|Agence France-Presse|Anadolu|dpa|DPA|ANP|SIPA|Sipa|Scanpix|ZUMA|Zuma|Wikimedia Commons|PA Wire|PA Media|Фотобанк Лори|Legion-Media|Legion Media|ИТАР-ТАСС|AP Photo)[^\p{L}\p{N}]*$").unwrap()
+});
+
+/// A credit with its label: `Photo: …`, `Фото — …`, `Photo by …`, `Image: …`, `© …`.
+static LABELLED_CREDIT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:©|\(c\)\s|(?:photo|photograph|фото|фотография)(?:\s+by\b|\s*[:/©]|\s+[—–-]\s)|(?:image|picture|illustration|credit|изображение|иллюстрация|кадр)\s*[:©])",
+    )
+    .unwrap()
+});
+
+/// A parenthesised photo credit closing a caption: `(Photo: AP)`, `(фото ТАСС)`.
+static PAREN_CREDIT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\((?:photo|фото)\b[^()]{0,80}\)\s*$").unwrap());
+
+/// Where a sentence may end: terminators, closing quotes, whitespace.
+static SENTENCE_GAP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"[.!?…]+["'»”’)\]]*\s+"#).unwrap());
+
+/// Lowercase words a name-like credit may contain (`Anadolu Agency via Getty Images`,
+/// `Jane Roe for The Times`, `Ludwig van Beethoven`).
+const NAME_PARTICLES: &[&str] = &[
+    "via", "for", "and", "&", "de", "da", "del", "della", "di", "du", "van", "von", "der", "den", "la", "le", "al",
+    "el", "bin", "ibn", "y", "of", "the", "и", "для", "из", "фон", "де", "ван",
+];
+
+/// A name-like string: capitalised words (or numbers, or particles), optionally separated by
+/// `/`, `|`, commas; nothing that reads as running text. Returns how many words it has.
+fn name_like(s: &str) -> Option<usize> {
+    let mut words = 0;
+    for token in s.split_whitespace() {
+        let w = token.trim_matches(|c: char| !c.is_alphanumeric());
+        if w.is_empty() {
+            continue; // `/`, `|`, `—`, `©`
+        }
+        words += 1;
+        let capitalised = w.starts_with(|c: char| c.is_uppercase() || c.is_numeric());
+        if !capitalised && !NAME_PARTICLES.contains(&w.to_lowercase().as_str()) {
+            return None;
+        }
+    }
+    (words > 0).then_some(words)
+}
+
+/// How strongly a string reads as a photo credit.
+#[derive(Debug, PartialEq, PartialOrd)]
+enum Credit {
+    /// Not a credit.
+    No,
+    /// A bare name (`Jane Roe`): a credit only when set off by emphasis.
+    Name,
+    /// Labelled (`Photo: …`, `Фото: …`), an agency (`… / TASS`, `Getty Images`) or a
+    /// `/`-separated list of names: a credit wherever it stands.
+    Sure,
+}
+
+fn credit(s: &str) -> Credit {
+    let s = s.trim();
+    let s = s.strip_suffix('.').unwrap_or(s).trim_end();
+    if s.is_empty() || s.chars().count() > 120 || s.split_whitespace().count() > 14 {
+        return Credit::No;
+    }
+    if LABELLED_CREDIT.is_match(s) {
+        return Credit::Sure;
+    }
+    let Some(words) = name_like(s) else {
+        return Credit::No;
+    };
+    if s.contains(['/', '|']) || AGENCY.is_match(s) {
+        Credit::Sure
+    } else if (2..=6).contains(&words) {
+        Credit::Name
+    } else {
+        Credit::No
+    }
+}
+
+/// A caption: a sentence or two, short, ending on its full stop.
+fn short_caption(s: &str) -> bool {
+    let s = s.trim();
+    let words = s.split_whitespace().count();
+    let sentences = 1 + SENTENCE_GAP.find_iter(s).filter(|m| m.end() < s.len()).count();
+    (1..=45).contains(&words)
+        && s.chars().count() <= 320
+        && sentences <= 2
+        && s.trim_end_matches(['»', '”', '"', '’', '\'', ')', ']'])
+            .ends_with(['.', '!', '?', '…'])
+}
+
+/// The emphasis span a line ends with (`… **Jane Roe / TASS**`): the text before it and the
+/// span's content.
+fn trailing_emphasis(raw: &str) -> Option<(&str, &str)> {
+    let t = raw.trim_end();
+    for marker in ["**", "__", "*", "_"] {
+        let Some(rest) = t.strip_suffix(marker) else { continue };
+        if marker.len() == 1 && rest.ends_with(marker) {
+            continue;
+        }
+        let start = rest.rfind(marker)?;
+        let inner = &rest[start + marker.len()..];
+        if inner.is_empty() || inner.starts_with(char::is_whitespace) || inner.ends_with(char::is_whitespace) {
+            return None;
+        }
+        return Some((&t[..start], inner));
+    }
+    None
+}
+
+/// A photo caption with its credit on one line (`Putin in Tianjin. **Jane Roe / TASS**`,
+/// `Мост у Самары. Фото: пресс-служба`, `Caption (Photo: AP)`), or a sure credit alone
+/// (`**Jane Roe / POOL / TASS**`). `raw` is the Markdown, `plain` its text.
+fn caption_with_credit(raw: &str, plain: &str) -> bool {
+    if plain.is_empty() || plain.chars().count() > 400 {
+        return false;
+    }
+    // A credit alone.
+    if credit(plain) == Credit::Sure {
+        return true;
+    }
+    // A caption, then a credit set off by emphasis: a bare name will do.
+    if let Some((head, span)) = trailing_emphasis(raw) {
+        let caption = plain_inline(head);
+        let c = credit(&plain_inline(span));
+        if !caption.is_empty() {
+            let labelled = LABELLED_CREDIT.is_match(&plain_inline(span));
+            if c >= Credit::Name && (short_caption(&caption) || labelled && caption.split_whitespace().count() <= 30) {
+                return true;
             }
-            if b.after_image && (b.emphasised || TRAILING_CREDIT.is_match(&b.text)) {
-                return false;
-            }
-            !(b.emphasised && FOOTER.is_match(&b.text))
-        })
-        .map(|(_, b)| b.text)
-        .collect()
+        }
+    }
+    // A caption sentence, then a sure credit in plain text.
+    if let Some(m) = PAREN_CREDIT.find(plain)
+        && short_caption(&format!("{}.", plain[..m.start()].trim_end().trim_end_matches('.')))
+    {
+        return true;
+    }
+    SENTENCE_GAP
+        .find_iter(plain)
+        .any(|m| short_caption(&plain[..m.end()]) && credit(&plain[m.end()..]) == Credit::Sure)
 }
 
 /// YAML-style front matter (`---` … `---`) with `title`, `date`, `url`; returns the index of
@@ -379,5 +677,186 @@ Original url: <https://example.com/news/2025/09/01/summit>\n";
     fn title_only_has_no_body() {
         assert!(parse("# Only a title\n").paragraphs.is_empty());
         assert!(parse("").paragraphs.is_empty());
+    }
+
+    #[test]
+    fn untitled_placeholder_is_no_title() {
+        let p = parse("# (untitled)\n\nThe first paragraph.\n\nThe second one.\n");
+        assert_eq!(p.title, None);
+        assert_eq!(p.paragraphs, ["The first paragraph.", "The second one."]);
+        let p = parse("(без заголовка)\n\n3 сентября 2025\n\nПервый абзац.\n");
+        assert_eq!(p.title, None);
+        assert_eq!(p.date.as_deref(), Some("2025-09-03"));
+        assert_eq!(p.paragraphs, ["Первый абзац."]);
+        let p = parse("---\ntitle: (no title)\n---\n\nBody.\n");
+        assert_eq!((p.title, p.paragraphs), (None, vec!["Body.".to_string()]));
+        // A real title that merely mentions the word stays.
+        let p = parse("# Untitled works sell for millions\n\nBody.\n");
+        assert_eq!(p.title.as_deref(), Some("Untitled works sell for millions"));
+    }
+
+    #[test]
+    fn caption_and_credit_lines_are_not_body() {
+        let text = "# Leaders talk trade\n\nSeptember 01, 2025\n\n\
+The premier at the summit in Tianjin. **Jane Roe / POOL / TASS**\n\n\
+The leaders met on Monday to discuss tariffs.\n\n\
+Delegates arrive at the hall. **Mark Stone**\n\n\
+They spoke for two hours.\n\n\
+![Boats](b.jpg)\nA fishing boat near the port. Photo: Sam Lee / Reuters\n\n\
+A crowd outside the venue. Getty Images\n\n\
+Police watch the square. Anna Bell/AFP via Getty Images\n\n\
+The protest ended peacefully. (Photo: AP)\n\n\
+**Anna Bell / AFP**\n\n\
+Officials called the meeting **historic**\n\n\
+The talks were run by the **Reuters / Ipsos** team and went well.\n\n\
+The vote passed. **It was close.**\n\n\
+The statement was short, the AP said.\n";
+        let p = parse(text);
+        assert_eq!(p.title.as_deref(), Some("Leaders talk trade"));
+        let glued = parse("# T\n\n![x](a.jpg)\nA boat. *Sam Lee / AP*\nThe body starts here.\n");
+        assert_eq!(glued.paragraphs, ["The body starts here."]);
+        assert_eq!(
+            p.paragraphs,
+            [
+                "The leaders met on Monday to discuss tariffs.",
+                "They spoke for two hours.",
+                "Officials called the meeting historic",
+                "The talks were run by the Reuters / Ipsos team and went well.",
+                "The vote passed. It was close.",
+                "The statement was short, the AP said.",
+            ]
+        );
+    }
+
+    #[test]
+    fn russian_caption_and_credit_lines_are_not_body() {
+        let text = "# Мост открыли досрочно\n\n3 сентября 2025\n\n\
+Мост у Самары. **Фото: пресс-служба губернатора**\n\n\
+МОСКВА, 3 сен - РИА Новости. Новый мост через Волгу открыли на месяц раньше срока.\n\n\
+Жители у здания администрации. Фото: Иван Петров / ТАСС\n\n\
+Движение по мосту запустили в среду, сообщает ТАСС.\n\n\
+Вид на набережную. *Пётр Сидоров / РИА Новости*\n\n\
+Работы обошлись в 12 млрд руб. Об этом сообщил **Олег Смирнов**\n\n\
+Итоги подвели в пятницу. Об этом сообщает ТАСС\n\n\
+Решение принято. **Это важно.**\n";
+        let p = parse(text);
+        assert_eq!(
+            p.paragraphs,
+            [
+                "МОСКВА, 3 сен - РИА Новости. Новый мост через Волгу открыли на месяц раньше срока.",
+                "Движение по мосту запустили в среду, сообщает ТАСС.",
+                "Работы обошлись в 12 млрд руб. Об этом сообщил Олег Смирнов",
+                "Итоги подвели в пятницу. Об этом сообщает ТАСС",
+                "Решение принято. Это важно.",
+            ]
+        );
+    }
+
+    #[test]
+    fn credit_strength() {
+        assert_eq!(credit("Jane Roe / POOL / TASS"), Credit::Sure);
+        assert_eq!(credit("Фото: пресс-служба губернатора"), Credit::Sure);
+        assert_eq!(credit("Anadolu Agency via Getty Images"), Credit::Sure);
+        assert_eq!(credit("Пётр Сидоров / РИА Новости"), Credit::Sure);
+        assert_eq!(credit("Mark Stone"), Credit::Name);
+        assert_eq!(credit("The AP Interview"), Credit::Name);
+        assert_eq!(credit("historic"), Credit::No);
+        assert_eq!(credit("сообщает ТАСС"), Credit::No);
+        assert_eq!(credit("МОСКВА, 10 авг - РИА Новости"), Credit::No);
+        assert_eq!(credit("Фото — Иван Петров"), Credit::Sure);
+        assert_eq!(credit("Кадр — это единица фильма"), Credit::No);
+        assert_eq!(credit("Photographs are rare"), Credit::No);
+    }
+
+    #[test]
+    fn paragraphs_broken_mid_sentence_are_joined() {
+        let text = "# T\n\n\
+Officials recalled last month's meeting with\n\nTrump and planned to meet again in May.\n\n\
+The minister, speaking on Tuesday,\n\nsaid the deal was done.\n\n\
+The agency expects growth to slow sharply next year\n\nas exports fall.\n\n\
+European officials have repeatedly criticised the plan, most recently at a summit hosted by French President\n\n\
+Emmanuel Macron in Paris.\n\n\
+Глава ведомства провёл встречу с\n\nМихаилом Ивановым и обсудил планы.\n\n\
+В Самаре открыли мост, который\n\nсоединил два района.\n\n\
+Работы завершат к осени —\n\nесли позволит погода.\n";
+        assert_eq!(
+            parse(text).paragraphs,
+            [
+                "Officials recalled last month's meeting with Trump and planned to meet again in May.",
+                "The minister, speaking on Tuesday, said the deal was done.",
+                "The agency expects growth to slow sharply next year as exports fall.",
+                "European officials have repeatedly criticised the plan, most recently at a summit hosted by French President Emmanuel Macron in Paris.",
+                "Глава ведомства провёл встречу с Михаилом Ивановым и обсудил планы.",
+                "В Самаре открыли мост, который соединил два района.",
+                "Работы завершат к осени — если позволит погода.",
+            ]
+        );
+    }
+
+    #[test]
+    fn headings_lists_and_fact_boxes_stay_apart() {
+        let text = "# T\n\n\
+The first paragraph ends here.\n\n\
+Free money\n\n\
+It suggests users could be paid.\n\n\
+'Ad-free zone'\n\n\
+What to look out for\n\n\
+The market opens at nine.\n\n\
+12% unemployed; 20% below the poverty line; 485,000 emigrated between 2011 and 2014; 125% debt to GDP\n\n\
+The government promised a budget.\n\n\
+The text ends with\n\n## Next steps\n\nmore text.\n\n\
+Key points:\n\n- prices rose,\n- wages fell.\n\n\
+Что дальше\n\nЭксперты ожидают снижения ставки.\n\n\
+И что\n\nЭто никого не удивило.\n\n\
+*An editor's note,*\n\nthen the text.\n";
+        assert_eq!(
+            parse(text).paragraphs,
+            [
+                "The first paragraph ends here.",
+                "Free money",
+                "It suggests users could be paid.",
+                "'Ad-free zone'",
+                "What to look out for",
+                "The market opens at nine.",
+                "12% unemployed; 20% below the poverty line; 485,000 emigrated between 2011 and 2014; 125% debt to GDP",
+                "The government promised a budget.",
+                "The text ends with",
+                "Next steps",
+                "more text.",
+                "Key points:",
+                "prices rose,",
+                "wages fell.",
+                "Что дальше",
+                "Эксперты ожидают снижения ставки.",
+                "И что",
+                "Это никого не удивило.",
+                "An editor's note,",
+                "then the text.",
+            ]
+        );
+    }
+
+    #[test]
+    fn continuation_rules() {
+        use Continuation::*;
+        assert_eq!(
+            continues("Officials recalled last month's meeting with", "Trump."),
+            Sure
+        );
+        assert_eq!(continues("The deal was signed by the", "Premier."), Sure);
+        // An English preposition may close a short heading.
+        assert_eq!(continues("What to look out for", "The market opens."), No);
+        assert_eq!(continues("Он сказал, что", "Москва готова."), Sure);
+        assert_eq!(continues("It ended.", "and then."), No);
+        assert_eq!(continues("He said: «Yes»", "Then left."), No);
+        assert_eq!(continues("«Мы готовы.»", "и ушёл."), No);
+        assert_eq!(continues("Free books", "It suggests…"), No);
+        assert_eq!(continues("Free books", "iPhone sales rose."), No);
+        assert_eq!(continues("Why not", "The answer is simple."), No);
+        let list = "The rankings were as follows: 1. Finland 2. Norway 3. Australia 4. Canada 5. Germany 6. France";
+        assert_eq!(continues(list, "The low ranking was due to inequality."), No);
+        let long = "The committee, which met behind closed doors for most of the afternoon, backed Jane Roe";
+        assert_eq!(continues(long, "The vote is next week."), Likely);
+        assert_eq!(continues(long, "Next steps"), No);
     }
 }

@@ -19,7 +19,10 @@
 //! * it does not split after abbreviations that usually close a sentence
 //!   (`и т. д. Затем`, `и т. п. Всё`, `92,5 руб. Евро`, `в 2024 г. Потом`);
 //! * it does not split after a single-character ellipsis (`Он задумался… Потом`);
-//! * it splits direct speech before the attribution dash (`«Это конец?» — спросил он.`).
+//! * it splits direct speech before the attribution dash (`«Это конец?» — спросил он.`);
+//! * it keeps an agency dateline with the first sentence (`МОСКВА, 9 августа. /ТАСС/. Текст`,
+//!   `МОСКВА, 10 авг - РИА Новости. Текст`): split off, it would take one or two of
+//!   Lead-3's three sentences for the place and the agency.
 //!
 //! The pass works on candidate positions: every break `sentencex` proposes, plus
 //! every "terminator run, optional closing quotes, whitespace" position it may
@@ -112,6 +115,19 @@ static FINAL_ABBREVIATION: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid final abbreviation regex")
 });
 
+/// A Russian agency dateline opening a line, up to a full stop inside or after it:
+/// `ЛОНДОН, 9 августа.`, `ЛОНДОН, 9 августа. /ТАСС/.`, `МОСКВА, 10 авг - РИА Новости.`,
+/// `МОСКВА, 9 августа. /Корр.`. The city is in capitals, the day a number, the month a word.
+static DATELINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\p{Lu}[\p{Lu}\-‐ ]*\p{Lu},\s+\d{1,2}\s+\p{Ll}{3,9}\.?(?:\s*/[^/\n]{0,60}/?\.?|\s*[-–—]\s*[^.\n]{1,60}\.)?$",
+    )
+    .expect("valid dateline regex")
+});
+
+/// How far back a dateline may start (`САНКТ-ПЕТЕРБУРГ, 10 августа. /Корр. ТАСС …/.`).
+const DATELINE_WINDOW: usize = 200;
+
 /// Cyrillic initials (`Ю.`, `А.В.`): sentencex only recognises ASCII ones and
 /// has just some Cyrillic letters in its abbreviation list.
 static CYRILLIC_INITIALS: LazyLock<Regex> =
@@ -151,6 +167,10 @@ fn judge(text: &str, pos: usize) -> Option<bool> {
     let terminator = &unquoted[unquoted.len() - term_len..];
     let closed_by_quote = unquoted.len() != head.len();
 
+    if !gap.contains('\n') && in_dateline(text, gap_start) {
+        return Some(false);
+    }
+
     let first = next.chars().next()?;
     if first.is_lowercase() {
         // A lowercase word continues the sentence (`т. е. он`, `потом`).
@@ -185,6 +205,18 @@ fn judge(text: &str, pos: usize) -> Option<bool> {
         return Some(true);
     }
     None
+}
+
+/// The line up to `end` is an agency dateline (see [`DATELINE`]).
+fn in_dateline(text: &str, end: usize) -> bool {
+    let from = text.floor_char_boundary(end.saturating_sub(DATELINE_WINDOW));
+    let window = &text[from..end];
+    let line = match window.rfind('\n') {
+        Some(i) => &window[i + 1..],
+        None if from == 0 => window,
+        None => return false,
+    };
+    DATELINE.is_match(line.trim_start())
 }
 
 /// A dash, whitespace, then a lowercase word.
@@ -370,6 +402,46 @@ mod tests {
             "ru",
             "Подробнее см. Приложение 3. Конец.",
             &["Подробнее см. Приложение 3.", "Конец."],
+        );
+    }
+
+    #[test]
+    fn russian_datelines_stay_with_the_first_sentence() {
+        check(
+            "ru",
+            "ТВЕРЬ, 5 марта. /ТАСС/. Власти города открыли новый парк. Работы шли два года.",
+            &[
+                "ТВЕРЬ, 5 марта. /ТАСС/. Власти города открыли новый парк.",
+                "Работы шли два года.",
+            ],
+        );
+        check(
+            "ru",
+            "НИЖНИЙ НОВГОРОД, 12 мар - РИА Новости. Мэр подписал указ. Он вступит в силу.",
+            &[
+                "НИЖНИЙ НОВГОРОД, 12 мар - РИА Новости. Мэр подписал указ.",
+                "Он вступит в силу.",
+            ],
+        );
+        check(
+            "ru",
+            "Первый абзац.\n\nСАНКТ-ПЕТЕРБУРГ, 1 июня. /Корр. ТАСС Иван Петров/. Мост развели. Всё.",
+            &[
+                "Первый абзац.",
+                "САНКТ-ПЕТЕРБУРГ, 1 июня. /Корр. ТАСС Иван Петров/. Мост развели.",
+                "Всё.",
+            ],
+        );
+        // Not a dateline: a sentence that happens to start with capitals and a date.
+        check(
+            "ru",
+            "Он приехал в МОСКВУ 5 марта. Потом уехал.",
+            &["Он приехал в МОСКВУ 5 марта.", "Потом уехал."],
+        );
+        check(
+            "ru",
+            "США, 5 марта были выборы. Итоги.",
+            &["США, 5 марта были выборы.", "Итоги."],
         );
     }
 
@@ -561,9 +633,9 @@ mod tests {
             "ru",
             text,
             &[
-                "МОСКВА, 12 марта.",
-                "Правительство РФ выделило 3,5 млрд руб. на ремонт дорог в 2025 г. в Москве \
-                 и области, т. е. почти вдвое больше, чем в 2024 г.",
+                // The agency dateline belongs to the first sentence.
+                "МОСКВА, 12 марта. Правительство РФ выделило 3,5 млрд руб. на ремонт дорог в \
+                 2025 г. в Москве и области, т. е. почти вдвое больше, чем в 2024 г.",
                 "Об этом сообщил вице-премьер А. В. Кузнецов.",
                 "«Мы готовы начать работы уже в апреле», — сказал он журналистам на ул. Тверской.",
                 "По его словам, в программу вошли мосты, развязки и т. д.",
