@@ -183,3 +183,53 @@ fn articles_and_held_out_lines() {
         wrong.join("\n")
     );
 }
+
+/// The measure, as a user meets it: every sentence of both parallel files as a one-line
+/// JSONL article (written to a temporary file, never to the repository) through the real
+/// `svodka run` with the default configuration. Every record is `ok` (none skipped as another
+/// language) and has its sentence's language.
+#[test]
+#[cfg_attr(
+    not(real_corpus),
+    ignore = "real corpus absent: set SVODKA_REAL_CORPUS to ../shared/real-corpus"
+)]
+fn every_parallel_sentence_as_a_jsonl_article_is_summarised_not_skipped() {
+    let samples = parallel_sentences();
+    let tmp = tempfile::tempdir().unwrap();
+    let feed = tmp.path().join("sentences.jsonl");
+    let lines: Vec<String> = samples
+        .iter()
+        .map(|s| serde_json::json!({ "id": s.at, "text": s.text }).to_string())
+        .collect();
+    std::fs::write(&feed, lines.join("\n") + "\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_svodka"))
+        .args(["run", "-q", "--set", "translate.models={}", feed.to_str().unwrap()])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let records: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), samples.len());
+    let wrong: Vec<String> = samples
+        .iter()
+        .zip(&records)
+        .filter(|(s, r)| r["status"] != "ok" || r["lang"] != s.lang)
+        .map(|(s, r)| {
+            format!(
+                "{} [{}]: status {} lang {}: {}",
+                s.at, s.lang, r["status"], r["lang"], s.text
+            )
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} of {}:\n{}",
+        wrong.len(),
+        samples.len(),
+        wrong.join("\n")
+    );
+}
