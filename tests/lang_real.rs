@@ -12,27 +12,12 @@
 //! The pipeline detects through `svodka::article::parse`; these tests call the detector it uses,
 //! `svodka::article::lang::detect`, with the pipeline's default served languages.
 
-use std::path::PathBuf;
+mod common;
+
+use common::corpus::read;
 
 use serde_json::Value;
 use svodka::article::lang::{default_served, detect};
-
-const ABSENT: &str = "real corpus absent: set SVODKA_REAL_CORPUS to ../shared/real-corpus";
-
-fn corpus_dir() -> PathBuf {
-    match option_env!("SVODKA_REAL_CORPUS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => panic!(
-            "SVODKA_REAL_CORPUS_DIR was not set at build time: the real corpus was not found \
-             (set SVODKA_REAL_CORPUS to ../shared/real-corpus and rebuild)"
-        ),
-    }
-}
-
-fn read(name: &str) -> String {
-    let path = corpus_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{ABSENT}: {}: {e}", path.display()))
-}
 
 /// One piece of text and the language it is in.
 struct Sample {

@@ -9,27 +9,14 @@
 //! the JSONL line of the same article gives the same body, and that the Lead-3 summary of the
 //! body is its first three sentences, split where a reader would split them.
 
-use std::path::PathBuf;
+mod common;
+
+use common::corpus::read;
 
 use serde_json::Value;
 use svodka::article::{jsonl, markdown, paragraphs_of};
 use svodka::chunk::split_sentences;
 use svodka::tasks::{Lead, Summarizer, SummaryInput};
-
-fn corpus_dir() -> PathBuf {
-    match option_env!("SVODKA_REAL_CORPUS_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => panic!(
-            "SVODKA_REAL_CORPUS_DIR was not set at build time: the real corpus was not found \
-             (set SVODKA_REAL_CORPUS to ../shared/real-corpus and rebuild)"
-        ),
-    }
-}
-
-fn read(name: &str) -> String {
-    let path = corpus_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// Whitespace runs (NBSP included) folded to one space.
 fn collapse(s: &str) -> String {
@@ -90,7 +77,7 @@ fn parsed(id: &str) -> markdown::Parsed {
 )]
 fn every_markdown_article_is_listed() {
     let ids: Vec<String> = expected().into_iter().map(|e| e.id).collect();
-    let mut files: Vec<String> = std::fs::read_dir(corpus_dir())
+    let mut files: Vec<String> = std::fs::read_dir(common::corpus::dir())
         .expect("corpus dir")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.ends_with(".md") && n != "SOURCES.md")

@@ -1,6 +1,8 @@
 //! Shared helpers for the reference tests: paths to tests/fixtures/spm and temporary OPUS-MT repo directories.
 #![allow(dead_code)]
 
+pub mod corpus;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
