@@ -420,11 +420,35 @@ impl Default for TranslateConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunConfig {
-    /// Worker threads for reading, parsing and chunking; 0 = one per core. Default: 0.
+    /// Worker threads for reading, parsing and chunking, and model computation; 0 = one per
+    /// core; capped at [`THREADS_PER_CORE_CAP`] per core, with a message. Default: 0.
     pub threads: usize,
     /// Most articles in flight between the reader and the writer (bounds memory and the
     /// reorder buffer). Default: 256.
     pub window: usize,
+}
+
+/// Most threads per core that `run.threads` may ask for: more only adds switching (the
+/// campaign's `--threads 1000` took 14 s for 50 articles) and, far beyond, exhausts the machine.
+pub const THREADS_PER_CORE_CAP: usize = 4;
+
+impl RunConfig {
+    /// The threads the run uses: `run.threads`, 0 meaning one per core, capped at
+    /// [`THREADS_PER_CORE_CAP`] per core; the second value says when the cap applied.
+    pub fn effective_threads(&self) -> (usize, Option<String>) {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cap = cores * THREADS_PER_CORE_CAP;
+        match self.threads {
+            0 => (cores, None),
+            n if n > cap => (
+                cap,
+                Some(format!(
+                    "run.threads = {n} is more than {THREADS_PER_CORE_CAP} per core on this machine's {cores} cores: using {cap}"
+                )),
+            ),
+            n => (n, None),
+        }
+    }
 }
 
 impl Default for RunConfig {
@@ -530,6 +554,22 @@ impl PipelineConfig {
         }
         check_lang_list("language.served", &self.language.served)?;
         check_lang_list("summarize.languages", &self.summarize.languages)?;
+        for (key, list) in [
+            ("language.served", &self.language.served),
+            ("summarize.languages", &self.summarize.languages),
+            ("llm.languages", &self.llm.languages),
+        ] {
+            if list.is_empty() {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    message: "must name at least one language".into(),
+                });
+            }
+        }
+        crate::models::parse_dtype(&self.summarize.dtype).map_err(|e| ConfigError::Invalid {
+            key: "summarize.dtype".into(),
+            message: e.to_string(),
+        })?;
         check_lang_list("llm.languages", &self.llm.languages)?;
         check_prompt(
             "llm.summarize_prompt",
@@ -643,10 +683,16 @@ fn from_table(table: toml::Table, origin: &str) -> Result<PipelineConfig, Config
     serde_path_to_error::deserialize(value).map_err(|e| {
         let key = e.path().to_string();
         let message = e.inner().to_string();
+        // toml's message ends with "in `KEY`", which the error says already.
+        let message = message.trim();
+        let message = message
+            .rsplit_once('\n')
+            .filter(|(_, last)| last.starts_with("in `"))
+            .map_or(message, |(head, _)| head.trim_end());
         ConfigError::Value {
             origin: origin.to_string(),
             key: if key == "." { "(top level)".into() } else { key },
-            message: message.trim().to_string(),
+            message: message.to_string(),
         }
     })
 }
@@ -663,6 +709,21 @@ fn apply_set(table: &mut toml::Table, arg: &str) -> Result<(), ConfigError> {
         return Err(ConfigError::SetSyntax { arg: arg.into() });
     }
     let value = parse_value(raw.trim());
+    // A number TOML cannot hold would otherwise go on as a string and be called one.
+    if value.is_str()
+        && raw
+            .trim()
+            .trim_start_matches(['+', '-'])
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '_')
+        && raw.trim().chars().any(|c| c.is_ascii_digit())
+    {
+        return Err(ConfigError::Value {
+            origin: "--set".into(),
+            key: key.into(),
+            message: format!("{} is out of range for a number", raw.trim()),
+        });
+    }
     // Known sections and keys come from the defaults, so `--set` names an unknown key
     // before serde would.
     let known = toml::Table::try_from(PipelineConfig::default()).expect("defaults serialise");
@@ -847,6 +908,22 @@ mod tests {
         assert!(err.to_string().contains("llm.top_p"));
         let err = load_str("", &["llm.temperature=-1.0"]).unwrap_err();
         assert!(err.to_string().contains("llm.temperature"));
+        let err = load_str("", &["chunk.max_tokens=99999999999999999999"]).unwrap_err();
+        assert!(
+            err.to_string().contains("out of range") && !err.to_string().contains("string"),
+            "{err}"
+        );
+        let err = load_str("[chunk]\nmax_tokens = \"many\"\n", &[]).unwrap_err();
+        assert_eq!(err.to_string().matches("chunk.max_tokens").count(), 1, "{err}");
+        let err = load_str("", &["summarize.dtype=f8"]).unwrap_err();
+        assert!(
+            err.to_string().contains("summarize.dtype") && err.to_string().contains("f8"),
+            "{err}"
+        );
+        for key in ["language.served", "summarize.languages", "llm.languages"] {
+            let err = load_str("", &[&format!("{key}=[]")]).unwrap_err();
+            assert!(err.to_string().contains(key), "{err}");
+        }
     }
 
     #[test]

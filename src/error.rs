@@ -27,6 +27,18 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "the output `{}` is {} the input `{}`: choose an output outside the inputs",
+        output.display(),
+        if *inside { "inside" } else { "the same file as" },
+        input.display()
+    )]
+    OutputIsInput {
+        output: PathBuf,
+        input: PathBuf,
+        /// Inside an input directory, rather than the input file itself.
+        inside: bool,
+    },
     #[error("cannot resume into `{}`: {reason}", path.display())]
     Resume { path: PathBuf, reason: String },
     #[error("cannot set up the models")]

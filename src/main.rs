@@ -82,7 +82,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Translate(args) => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &task_sets(&g.sets, "translate"))?;
-            size_compute_pool(cfg.run.threads);
+            size_compute_pool(&cfg.run, g.quiet);
             let failed =
                 svodka::oneoff::translate(&cfg, args.model.as_deref(), &args.from, &args.to, args.file.as_deref())?;
             Ok(if failed > 0 {
@@ -93,7 +93,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Summarize(args) => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &task_sets(&g.sets, "summarize"))?;
-            size_compute_pool(cfg.run.threads);
+            size_compute_pool(&cfg.run, g.quiet);
             let failed =
                 svodka::oneoff::summarize(&cfg, args.model.as_deref(), args.lang.as_deref(), args.file.as_deref())?;
             Ok(if failed > 0 {
@@ -159,7 +159,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 sets.push(format!("run.threads={t}"));
             }
             let cfg = PipelineConfig::load(g.config.as_deref(), &sets)?;
-            size_compute_pool(cfg.run.threads);
+            size_compute_pool(&cfg.run, g.quiet);
             let opts = RunOptions {
                 inputs: args.inputs,
                 resume: args.resume,
@@ -203,12 +203,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Model computation (batches in parallel, and candle's kernels inside each) shares rayon's
 /// global pool, so workers × intra-op threads stay within `run.threads` (0 = one per core).
-fn size_compute_pool(threads: usize) {
-    let n = if threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    } else {
-        threads
-    };
+fn size_compute_pool(run: &svodka::config::RunConfig, quiet: bool) {
+    let (n, capped) = run.effective_threads();
+    if let Some(msg) = capped
+        && !quiet
+    {
+        eprintln!("svodka: {msg}");
+    }
     // candle's kernels run on pools of their own, sized by CANDLE_NUM_THREADS (else
     // RAYON_NUM_THREADS, else the physical cores) when first used: size them to the same
     // number, unless the user set one, so `--threads` bounds the whole run. RAYON_NUM_THREADS

@@ -124,6 +124,63 @@ impl Counts {
     }
 }
 
+/// Where `path` would be on disk, links resolved, whether or not it exists yet.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = path.canonicalize() {
+        return Some(p);
+    }
+    let name = path.file_name()?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    Some(parent.canonicalize().ok()?.join(name))
+}
+
+/// Refuse an output that is one of the inputs (the same file, by path or by hard link) or lies
+/// inside an input directory, before anything is opened for writing: the first would truncate
+/// the input, the second would read the run's own records back as articles.
+pub fn check_not_input(output: &str, inputs: &[String]) -> Result<(), Error> {
+    if output == "-" {
+        return Ok(());
+    }
+    let out_path = Path::new(output);
+    let Some(out) = resolved(out_path) else {
+        return Ok(()); // its directory does not exist: opening it will say so
+    };
+    let out_meta = std::fs::metadata(&out).ok();
+    for input in inputs.iter().filter(|i| *i != "-") {
+        let Ok(inp) = Path::new(input).canonicalize() else {
+            continue; // a missing input becomes an error record of its own
+        };
+        let same_file = out == inp
+            || match (&out_meta, std::fs::metadata(&inp)) {
+                (Some(a), Ok(b)) => same_inode(a, &b),
+                _ => false,
+            };
+        let inside = inp.is_dir() && out.starts_with(&inp);
+        if same_file || inside {
+            return Err(Error::OutputIsInput {
+                output: out_path.to_path_buf(),
+                input: input.into(),
+                inside,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.is_file() && (a.dev(), a.ino()) == (b.dev(), b.ino())
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
+}
+
 /// Writes whole lines, one per record.
 pub struct Writer {
     out: Box<dyn Write + Send>,

@@ -173,6 +173,7 @@ fn write_delay() -> Option<Duration> {
 
 pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error> {
     let start = Instant::now();
+    crate::output::check_not_input(&cfg.output.path, &opts.inputs)?;
     let tasks = Tasks::from_config(cfg)?;
     if opts.notices
         && let Some(notice) = tasks.translation_notice()
@@ -192,11 +193,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         Default::default()
     };
     let mut writer = Writer::open(&cfg.output.path, opts.resume, cfg.output.fsync)?;
-    let threads = if cfg.run.threads == 0 {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    } else {
-        cfg.run.threads
-    };
+    let (threads, _) = cfg.run.effective_threads();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("svodka-parse-{i}"))

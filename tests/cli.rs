@@ -824,3 +824,88 @@ fn a_closed_pipe_ends_the_run_quietly() {
         assert!(!err.contains("error") && !err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.jsonl");
+    let feed = std::fs::read(fixtures().join("feed.jsonl")).unwrap();
+    std::fs::write(&input, &feed).unwrap();
+    let dir = tmp.path().join("articles");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(articles().join("ru-flood.md"), dir.join("ru-flood.md")).unwrap();
+    std::os::unix::fs::symlink(&input, tmp.path().join("link.jsonl")).unwrap();
+    std::fs::hard_link(&input, tmp.path().join("hard.jsonl")).unwrap();
+    let cases: [(&str, &str, &[&str]); 6] = [
+        ("in.jsonl", "in.jsonl", &[]),
+        ("in.jsonl", "in.jsonl", &["--resume"]),
+        ("in.jsonl", "link.jsonl", &[]),
+        ("in.jsonl", "hard.jsonl", &[]),
+        ("articles", "articles/out.jsonl", &[]),
+        ("articles", "articles/out.jsonl", &["--resume"]),
+    ];
+    for (inp, out, extra) in cases {
+        let mut args = vec!["run", "-o", out];
+        args.extend_from_slice(extra);
+        args.push(inp);
+        let o = svodka_in(tmp.path(), &args, None);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 1, "{args:?}: {err}");
+        assert!(err.contains(out) && err.contains(inp), "{args:?}: {err}");
+        assert_eq!(std::fs::read(&input).unwrap(), feed, "{args:?}: the input is untouched");
+        assert!(
+            !dir.join("out.jsonl").exists(),
+            "{args:?}: nothing is opened for writing"
+        );
+    }
+    // Beside the inputs is fine.
+    let o = svodka_in(
+        tmp.path(),
+        &["run", "-q", "-o", "out.jsonl", "in.jsonl", "articles"],
+        None,
+    );
+    assert!(matches!(code(&o), 0 | 3), "{}", stderr(&o));
+}
+
+#[test]
+fn too_many_threads_are_capped_with_a_message() {
+    let o = svodka(&[
+        "run",
+        "--threads",
+        "100000",
+        articles().join("ru-flood.md").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stderr(&o).contains("run.threads = 100000"), "{}", stderr(&o));
+    assert_eq!(lines(&o.stdout).len(), 1);
+}
+
+#[test]
+fn configuration_that_cannot_produce_what_it_asks_for_is_an_error() {
+    let file = articles().join("ru-flood.md");
+    for (set, key) in [
+        ("summarize.languages=[\"de\"]", "summarize.languages"),
+        ("summarize.languages=[]", "summarize.languages"),
+        ("language.served=[]", "language.served"),
+        ("summarize.dtype=f8", "summarize.dtype"),
+        ("chunk.max_tokens=99999999999999999999", "chunk.max_tokens"),
+    ] {
+        let o = svodka(&["run", "--set", set, file.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(code(&o), 1, "{set}: {err}");
+        assert!(err.contains(key), "{set}: {err}");
+        assert!(o.stdout.is_empty(), "{set}: no records");
+    }
+}
+
+#[test]
+fn jsonl_dates_that_are_no_calendar_day_are_null() {
+    let feed = "{\"text\":\"Body one.\",\"date\":\"garbage\"}\n{\"text\":\"Body two.\",\"date\":\"2025-13-45\"}\n\
+                {\"text\":\"Body three.\",\"date\":\"2025-09-01\"}\n";
+    let o = svodka_in(&std::env::temp_dir(), &["run", "-q", "-"], Some(feed.as_bytes()));
+    let recs = lines(&o.stdout);
+    assert_eq!(recs.len(), 3, "{}", stderr(&o));
+    assert_eq!(recs[0]["date"], Value::Null);
+    assert_eq!(recs[1]["date"], Value::Null);
+    assert_eq!(recs[2]["date"], "2025-09-01");
+}

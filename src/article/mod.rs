@@ -47,7 +47,9 @@ pub fn parse(source: &str, payload: Payload, served: &[String]) -> Result<Articl
             let l = jsonl::parse(&bytes)?;
             let fields = Fields {
                 title: l.title,
-                date: l.date.map(|d| date::parse_date_value(&d).unwrap_or(d)),
+                // A date svodka cannot read as a real calendar day is dropped (`null`), never
+                // passed through: `date` is always valid ISO or null.
+                date: l.date.and_then(|d| date::parse_date_value(&d)),
                 url: l.url,
                 lang: l.lang,
                 id: l.id,
@@ -182,6 +184,27 @@ mod tests {
         assert_eq!(a.date.as_deref(), Some("2025-09-01"));
         assert_eq!(a.format, "jsonl");
         assert_eq!(a.id, body_id(&a.body));
+    }
+
+    #[test]
+    fn jsonl_dates_are_valid_iso_or_null() {
+        let date_of = |d: &str| {
+            let line = serde_json::json!({ "text": "Body.", "date": d }).to_string();
+            parse(
+                "f.jsonl:1",
+                Payload::JsonlLine {
+                    bytes: line.into_bytes(),
+                },
+                &lang::default_served(),
+            )
+            .unwrap()
+            .date
+        };
+        assert_eq!(date_of("2025-09-01T10:00:00Z").as_deref(), Some("2025-09-01"));
+        assert_eq!(date_of("1 сентября 2025").as_deref(), Some("2025-09-01"));
+        for bad in ["garbage", "2025-13-45", "2025-02-30", ""] {
+            assert_eq!(date_of(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -302,7 +302,39 @@ impl Tasks {
         }
         let mut tasks = Tasks::new(summarizer, translators, cfg);
         tasks.unavailable = unavailable;
+        tasks.check_reachable(cfg)?;
         Ok(tasks)
+    }
+
+    /// Every language of `summarize.languages` must be writable for at least one served
+    /// language, by the summariser or through a translator: a configuration that cannot produce
+    /// what it asks for would write `ok` records without the summaries wanted. (A language that
+    /// only a translator "auto" could not have would give is fine: that is said elsewhere.)
+    fn check_reachable(&self, cfg: &PipelineConfig) -> Result<(), ConfigError> {
+        let served = &cfg.language.served;
+        let auto_pending = |target: &str| self.unavailable.iter().any(|u| u.pair.ends_with(&format!("-{target}")));
+        for target in &self.languages {
+            let reachable = served.iter().any(|source| {
+                self.route(source, target).is_some()
+                    || self
+                        .translators
+                        .iter()
+                        .any(|t| t.target_lang() == target && self.route(source, t.source_lang()).is_some())
+            });
+            if !reachable && !auto_pending(target) {
+                return Err(ConfigError::Invalid {
+                    key: "summarize.languages".into(),
+                    message: format!(
+                        "no summary in `{target}` can be made from any served language ({}): the summariser `{}` \
+                         does not write it and no translator translates into it; add a translator \
+                         (translate.models.SRC-{target}) or a summariser that writes it, or remove `{target}`",
+                        served.join(", "),
+                        self.summarizer.name()
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Tasks that load no model: lead-3 and no translators (`svodka inspect`, which must work
