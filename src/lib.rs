@@ -3,7 +3,8 @@
 //! The stages, each in a module of its name: [`ingest`] (inputs → units) → [`article`]
 //! (units → articles) → [`chunk`] (sentences and token-budget chunks) → [`batch`] (chunks of
 //! many articles → model batches) → [`tasks`] (summarisers and translators) → [`output`]
-//! (records, crash-safe writes). [`pipeline`] runs them; [`inspect`] shows the first three.
+//! (records, crash-safe writes), with [`manifest`] (the run's fingerprint for `--resume`).
+//! [`pipeline`] runs them; [`inspect`] shows the first three.
 
 pub mod article;
 pub mod batch;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod generate;
 pub mod ingest;
 pub mod inspect;
+pub mod manifest;
 pub mod metrics;
 pub mod models;
 pub mod oneoff;

@@ -35,6 +35,7 @@ use crate::chunk::{Chunk, EstimateCounter, chunk_text};
 use crate::config::{PipelineConfig, UnsupportedLanguage};
 use crate::error::Error;
 use crate::ingest::{self, Unit};
+use crate::manifest::Manifest;
 use crate::output::{Counts, Record, Status, Writer, resume_point};
 use crate::tasks::{TaskInput, Tasks};
 
@@ -181,6 +182,9 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         eprintln!("svodka: {notice}");
     }
 
+    let out_path = Path::new(&cfg.output.path);
+    let manifest = (cfg.output.path != "-").then(|| Manifest::of(cfg, &opts.inputs));
+    let mut keep_manifest = false;
     let point = if opts.resume {
         if cfg.output.path == "-" {
             return Err(Error::Resume {
@@ -188,11 +192,40 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                 reason: "--resume needs an output file (-o FILE)".into(),
             });
         }
-        resume_point(Path::new(&cfg.output.path))?
+        let written = std::fs::metadata(out_path).is_ok_and(|m| m.len() > 0);
+        if written && let Some(now) = &manifest {
+            match Manifest::read(out_path)? {
+                Some(before) => {
+                    let changed = before.differences(now);
+                    if !changed.is_empty() {
+                        return Err(Error::Resume {
+                            path: out_path.to_path_buf(),
+                            reason: format!(
+                                "it was written by another run ({}); run without --resume to start again",
+                                changed.join("; ")
+                            ),
+                        });
+                    }
+                    keep_manifest = true;
+                }
+                None => tracing::warn!(
+                    "{}: no run manifest beside it ({}): cannot check that the settings and inputs are the same",
+                    out_path.display(),
+                    crate::manifest::path_for(out_path).display()
+                ),
+            }
+        }
+        resume_point(out_path)?
     } else {
         Default::default()
     };
     let mut writer = Writer::open(&cfg.output.path, opts.resume, cfg.output.fsync)?;
+    // Before the first record: an output without its manifest is never from this version.
+    if let Some(m) = &manifest
+        && !keep_manifest
+    {
+        m.write(out_path)?;
+    }
     let (threads, _) = cfg.run.effective_threads();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

@@ -909,3 +909,65 @@ fn jsonl_dates_that_are_no_calendar_day_are_null() {
     assert_eq!(recs[1]["date"], Value::Null);
     assert_eq!(recs[2]["date"], "2025-09-01");
 }
+
+/// `--resume` continues only the run that wrote the output: a changed setting or a changed
+/// input is refused by name, and nothing is appended.
+#[test]
+fn resume_refuses_changed_settings_and_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("corpus");
+    std::fs::create_dir(&dir).unwrap();
+    for f in ["ru-flood.md", "en-summit.md"] {
+        std::fs::copy(articles().join(f), dir.join(f)).unwrap();
+    }
+    let feed = tmp.path().join("feed.jsonl");
+    std::fs::copy(fixtures().join("feed.jsonl"), &feed).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "-q", "-o", "out.jsonl"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["corpus", "feed.jsonl"]);
+        svodka_in(tmp.path(), &args, None)
+    };
+    let first = run(&["--limit", "2"]);
+    assert!(matches!(code(&first), 0 | 3), "{}", stderr(&first));
+    assert!(
+        tmp.path().join("out.jsonl.run.json").is_file(),
+        "the manifest is beside the output"
+    );
+    let written = std::fs::read(tmp.path().join("out.jsonl")).unwrap();
+
+    // A setting that shapes records.
+    let o = run(&["--resume", "--set", "summarize.lead_sentences=1"]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("summarize.lead_sentences"), "{}", stderr(&o));
+    // Settings that do not (threads) are fine, but first: inputs that changed.
+    std::fs::write(dir.join("en-summit.md"), "# Changed\n\nA different body now.\n").unwrap();
+    let o = run(&["--resume", "--threads", "1"]);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("corpus") && stderr(&o).contains("changed"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read(tmp.path().join("out.jsonl")).unwrap(),
+        written,
+        "nothing appended"
+    );
+
+    // Back as it was (content and time), the resume goes on to the end.
+    std::fs::copy(articles().join("en-summit.md"), dir.join("en-summit.md")).unwrap();
+    let again = run(&["--limit", "2"]);
+    assert!(matches!(code(&again), 0 | 3));
+    let o = run(&["--resume", "--threads", "1"]);
+    assert!(matches!(code(&o), 0 | 3), "{}", stderr(&o));
+    let resumed = read_records(&tmp.path().join("out.jsonl"));
+    let full = run(&[]);
+    assert!(matches!(code(&full), 0 | 3));
+    let whole = read_records(&tmp.path().join("out.jsonl"));
+    assert!(whole.len() > 2);
+    assert_eq!(
+        resumed.iter().map(without_timings).collect::<Vec<_>>(),
+        whole.iter().map(without_timings).collect::<Vec<_>>()
+    );
+}

@@ -1,0 +1,269 @@
+//! The run's fingerprint, kept beside its output (`OUT.run.json`), so that `--resume` continues
+//! only the run that wrote the output.
+//!
+//! Records say which unit they are for (`source`), but not which settings made them or which
+//! bytes they were made from: an archive whose members changed, or `--set
+//! summarize.lead_sentences=1` on the second half, would mix two runs in one file without a word.
+//! So a run writes, before its first record, the settings that shape records (the effective
+//! configuration without `run.*` and `output.*`, which change how it runs, not what it writes)
+//! and a fingerprint of each input (a file's size and modification time; for a directory, a
+//! digest of every file's path, size and modification time). `--resume` compares and refuses a
+//! mismatch, naming the keys or inputs that changed. Standard input cannot be fingerprinted and
+//! is taken on trust.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::PipelineConfig;
+use crate::error::Error;
+
+/// What is kept beside the output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// svodka's version, for the reader's information.
+    pub svodka: String,
+    /// Settings that shape records, as dotted keys (`summarize.lead_sentences`) → TOML values.
+    pub settings: BTreeMap<String, String>,
+    pub inputs: Vec<InputPrint>,
+}
+
+/// One input's fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputPrint {
+    /// As given on the command line.
+    pub input: String,
+    /// `file`, `dir`, `stdin`, `other` (a pipe or device: read, but not fingerprinted) or
+    /// `missing`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Modification time, nanoseconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified_ns: Option<u128>,
+    /// Directories: files under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<u64>,
+    /// Directories: SHA-256 of every file's relative path, size and modification time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// Where the manifest of `output` lives.
+pub fn path_for(output: &Path) -> PathBuf {
+    let mut name = output.file_name().unwrap_or_default().to_os_string();
+    name.push(".run.json");
+    output.with_file_name(name)
+}
+
+fn modified_ns(meta: &std::fs::Metadata) -> Option<u128> {
+    meta.modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_nanos())
+}
+
+fn print_input(input: &str) -> InputPrint {
+    let mut p = InputPrint {
+        input: input.to_string(),
+        kind: "missing".into(),
+        size: None,
+        modified_ns: None,
+        files: None,
+        digest: None,
+    };
+    if input == "-" {
+        p.kind = "stdin".into();
+        return p;
+    }
+    let Ok(meta) = std::fs::metadata(input) else {
+        return p;
+    };
+    if meta.is_file() {
+        p.kind = "file".into();
+        p.size = Some(meta.len());
+        p.modified_ns = modified_ns(&meta);
+    } else if meta.is_dir() {
+        p.kind = "dir".into();
+        let mut hash = Sha256::new();
+        let mut files = 0u64;
+        for entry in walkdir::WalkDir::new(input).sort_by_file_name().into_iter().flatten() {
+            let Ok(m) = entry.metadata() else { continue };
+            if !m.is_file() {
+                continue;
+            }
+            files += 1;
+            let rel = entry.path().strip_prefix(input).unwrap_or(entry.path());
+            hash.update(rel.to_string_lossy().as_bytes());
+            hash.update([0]);
+            hash.update(m.len().to_le_bytes());
+            hash.update(modified_ns(&m).unwrap_or(0).to_le_bytes());
+        }
+        p.files = Some(files);
+        p.digest = Some(hash.finalize().iter().map(|b| format!("{b:02x}")).collect());
+    } else {
+        p.kind = "other".into();
+    }
+    p
+}
+
+/// Dotted keys → TOML values of a table, depth first.
+fn flatten(prefix: &str, v: &toml::Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        toml::Value::Table(t) if !t.is_empty() => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        _ => {
+            out.insert(prefix.to_string(), v.to_string());
+        }
+    }
+}
+
+impl Manifest {
+    /// The manifest of a run of `cfg` over `inputs`, as of now.
+    pub fn of(cfg: &PipelineConfig, inputs: &[String]) -> Manifest {
+        let mut table = toml::Table::try_from(cfg).expect("the configuration always serialises");
+        // How the run goes, not what it writes.
+        table.remove("run");
+        table.remove("output");
+        let mut settings = BTreeMap::new();
+        flatten("", &toml::Value::Table(table), &mut settings);
+        Manifest {
+            svodka: env!("CARGO_PKG_VERSION").to_string(),
+            settings,
+            inputs: inputs.iter().map(|i| print_input(i)).collect(),
+        }
+    }
+
+    /// Read the manifest beside `output`; `None` when there is none.
+    pub fn read(output: &Path) -> Result<Option<Manifest>, Error> {
+        let path = path_for(output);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => {
+                return Err(Error::Resume {
+                    path: output.to_path_buf(),
+                    reason: format!("cannot read its run manifest `{}`: {e}", path.display()),
+                });
+            }
+        };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::Resume {
+            path: output.to_path_buf(),
+            reason: format!("its run manifest `{}` is damaged ({e})", path.display()),
+        })
+    }
+
+    /// Write it beside `output`, atomically (a temporary file renamed over the old one).
+    pub fn write(&self, output: &Path) -> Result<(), Error> {
+        let path = path_for(output);
+        let tmp = path.with_extension("json.tmp");
+        let json = serde_json::to_vec_pretty(self).expect("manifests serialise");
+        std::fs::write(&tmp, json)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|source| Error::Output { path, source })
+    }
+
+    /// What differs between the run that wrote the output (`self`) and this one (`now`), in
+    /// words; empty when they match.
+    pub fn differences(&self, now: &Manifest) -> Vec<String> {
+        let mut out = Vec::new();
+        let keys: std::collections::BTreeSet<&String> = self.settings.keys().chain(now.settings.keys()).collect();
+        for k in keys {
+            let (a, b) = (self.settings.get(k), now.settings.get(k));
+            if a != b {
+                let show = |v: Option<&String>| v.map_or("(unset)".to_string(), |s| s.clone());
+                out.push(format!("setting `{k}` was {} and is now {}", show(a), show(b)));
+            }
+        }
+        let names = |m: &Manifest| m.inputs.iter().map(|i| i.input.clone()).collect::<Vec<_>>();
+        if names(self) != names(now) {
+            out.push(format!(
+                "these are not the inputs of the interrupted run: they were {:?} and are now {:?}",
+                names(self),
+                names(now)
+            ));
+            return out;
+        }
+        for (a, b) in self.inputs.iter().zip(&now.inputs) {
+            if a.kind == "stdin" || a.kind == "other" {
+                continue;
+            }
+            if a != b {
+                let what = match (a.kind.as_str(), b.kind.as_str()) {
+                    ("file", "file") if a.size != b.size => format!(
+                        "input `{}` changed (size {} → {} bytes)",
+                        a.input,
+                        a.size.unwrap_or(0),
+                        b.size.unwrap_or(0)
+                    ),
+                    ("file", "file") => format!("input `{}` changed (modified since)", a.input),
+                    ("dir", "dir") => format!(
+                        "input directory `{}` changed ({} → {} files; files added, removed or modified)",
+                        a.input,
+                        a.files.unwrap_or(0),
+                        b.files.unwrap_or(0)
+                    ),
+                    (x, y) => format!("input `{}` was a {x} and is now a {y}", a.input),
+                };
+                out.push(what);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_and_inputs_changes_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.md");
+        std::fs::write(&file, "# T\n\nBody.\n").unwrap();
+        let sub = dir.path().join("d");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("x.md"), "x").unwrap();
+        let inputs = vec![file.display().to_string(), sub.display().to_string()];
+        let cfg = PipelineConfig::default();
+        let before = Manifest::of(&cfg, &inputs);
+        assert!(before.differences(&Manifest::of(&cfg, &inputs)).is_empty());
+
+        // Threads and the output path do not shape records.
+        let mut other = cfg.clone();
+        other.run.threads = 7;
+        other.output.path = "elsewhere.jsonl".into();
+        assert!(before.differences(&Manifest::of(&other, &inputs)).is_empty());
+
+        let mut lead1 = cfg.clone();
+        lead1.summarize.lead_sentences = 1;
+        let d = before.differences(&Manifest::of(&lead1, &inputs));
+        assert_eq!(d.len(), 1);
+        assert!(d[0].contains("summarize.lead_sentences") && d[0].contains('3') && d[0].contains('1'));
+
+        std::fs::write(&file, "# T\n\nBody, longer now.\n").unwrap();
+        std::fs::write(sub.join("y.md"), "y").unwrap();
+        let d = before.differences(&Manifest::of(&cfg, &inputs));
+        assert_eq!(d.len(), 2, "{d:?}");
+        assert!(d[0].contains("a.md") && d[0].contains("size"), "{d:?}");
+        assert!(d[1].contains("1 → 2 files"), "{d:?}");
+
+        // Written and read back as it was.
+        let out = dir.path().join("out.jsonl");
+        before.write(&out).unwrap();
+        assert_eq!(Manifest::read(&out).unwrap(), Some(before));
+        assert_eq!(path_for(&out), dir.path().join("out.jsonl.run.json"));
+    }
+}
