@@ -971,3 +971,28 @@ fn resume_refuses_changed_settings_and_inputs() {
         whole.iter().map(without_timings).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn cut_and_legacy_encoded_jsonl_lines_and_one_line_texts_say_what_they_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut feed = b"{\"text\":\"The council met on Monday.\"}\n{\"text\":\"The council met".to_vec();
+    feed.extend_from_slice(b"\n{\"text\":\"\xd1\xed\xe5\xe3 \xe8\xe4\xb8\xf2.\"}\n{\"text\":\"Last one.\"}\n");
+    std::fs::write(tmp.path().join("feed.jsonl"), feed).unwrap();
+    std::fs::write(tmp.path().join("one.txt"), "Snow is expected in Moscow on Friday.\n").unwrap();
+    let o = svodka_in(tmp.path(), &["run", "-q", "feed.jsonl", "one.txt"], None);
+    assert_eq!(code(&o), 3, "{}", stderr(&o));
+    let recs = lines(&o.stdout);
+    assert_eq!(recs.len(), 5);
+    assert_eq!(recs[0]["status"], "ok");
+    assert_eq!(recs[1]["error"]["kind"], "json");
+    assert!(
+        recs[1]["error"]["message"].as_str().unwrap().contains("ends before"),
+        "{}",
+        recs[1]
+    );
+    assert_eq!(recs[2]["error"]["kind"], "encoding");
+    assert!(recs[2]["error"]["message"].as_str().unwrap().contains("not UTF-8"));
+    assert_eq!(recs[3]["status"], "ok");
+    assert_eq!(recs[4]["status"], "ok", "{}", recs[4]);
+    assert_eq!(recs[4]["summary"]["en"], "Snow is expected in Moscow on Friday.");
+}

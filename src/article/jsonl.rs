@@ -22,7 +22,28 @@ fn err(message: String) -> ArticleError {
 
 pub fn parse(bytes: &[u8]) -> Result<Line, ArticleError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| err(format!("broken JSON line: {e}")))?;
+    // The line's own end is not part of the JSON: left on, a line cut inside a string reads as
+    // "control character … at line 2 column 0".
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(ArticleError::new(
+            Stage::Decode,
+            ErrorKind::Encoding,
+            format!(
+                "the line is not UTF-8 (invalid byte at column {}): JSONL must be UTF-8; \
+                 re-encode the file (e.g. `iconv -f windows-1251 -t utf-8`)",
+                e.valid_up_to() + 1
+            ),
+        ));
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Eof => err(format!(
+            "the line ends before its JSON does (cut inside a string, object or array?) at column {}",
+            e.column()
+        )),
+        _ => err(format!("broken JSON line: {e}")),
+    })?;
     let Value::Object(mut obj) = value else {
         return Err(err("a JSONL line must be a JSON object".into()));
     };
@@ -56,6 +77,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cut_lines_and_legacy_bytes_say_what_is_wrong() {
+        let e = parse(b"{\"text\":\"The council met\n").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Json);
+        assert!(
+            e.message.contains("ends before") && !e.message.contains("control character"),
+            "{}",
+            e.message
+        );
+        // «Снег» in windows-1251.
+        let e = parse(b"{\"text\":\"\xd1\xed\xe5\xe3\"}\n").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Encoding);
+        assert!(
+            e.message.contains("not UTF-8") && e.message.contains("column 10"),
+            "{}",
+            e.message
+        );
+        assert_eq!(parse(b"{\"text\":\"ok\"}\r\n").unwrap().text, "ok");
+    }
+
+    #[test]
     fn fields() {
         let l = parse(br#"{"text":"Hello.","id":42,"title":"T","lang":"EN","extra":[1]}"#).unwrap();
         assert_eq!(l.text, "Hello.");
@@ -70,7 +111,7 @@ mod tests {
             parse(br#"{"text": "unterminated"#)
                 .unwrap_err()
                 .message
-                .starts_with("broken JSON line")
+                .starts_with("the line ends before its JSON does")
         );
         assert!(
             parse(br#"{"title":"x"}"#)

@@ -151,6 +151,9 @@ pub fn parse(text: &str) -> Parsed {
     let body_start = front_matter(&lines, &mut out);
     // A title that only says there is none still is the title line: the next line is body.
     let mut title_seen = out.title.is_some();
+    // The title was the first plain line (no `#`): in a text of one line, that line is the
+    // article, not its title.
+    let mut title_from_text = false;
     out.title = out.title.filter(|t| !NO_TITLE.is_match(t));
     lines.drain(..body_start);
 
@@ -248,6 +251,7 @@ pub fn parse(text: &str) -> Parsed {
         if !title_seen && blocks.is_empty() && cur.is_empty() {
             title_seen = true;
             out.title = Some(plain).filter(|t| !NO_TITLE.is_match(t));
+            title_from_text = true;
             continue;
         }
         if CREDIT.is_match(&plain) && plain.chars().count() < 300 {
@@ -282,6 +286,12 @@ pub fn parse(text: &str) -> Parsed {
     }
     flush(&mut cur, &mut blocks, cur_after_image);
     out.paragraphs = body(blocks);
+    if out.paragraphs.is_empty()
+        && title_from_text
+        && let Some(t) = out.title.take()
+    {
+        out.paragraphs.push(t);
+    }
     out
 }
 
@@ -671,6 +681,15 @@ Original url: <https://example.com/news/2025/09/01/summit>\n";
         assert_eq!(p.date.as_deref(), Some("2025-09-01"));
         assert_eq!(p.url.as_deref(), Some("https://e.com/x"));
         assert_eq!(p.paragraphs, ["Body one.", "Sub", "Body two."]);
+    }
+
+    #[test]
+    fn a_text_of_one_line_is_its_body() {
+        let p = parse("Snow is expected in Moscow on Friday.\n");
+        assert_eq!(p.title, None);
+        assert_eq!(p.paragraphs, ["Snow is expected in Moscow on Friday."]);
+        let p = parse("Снег ожидается в Москве.\n\n01.09.2025\n");
+        assert_eq!(p.paragraphs, ["Снег ожидается в Москве."]);
     }
 
     #[test]
