@@ -512,3 +512,36 @@ fn multilingual_models_follow_the_requested_languages() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("does not write en summaries"), "{}", stderr(&out));
 }
+
+/// A Marian directory missing `source.spm` says so, instead of asking for a `tokenizer.json`
+/// that Marian repos never have.
+#[test]
+fn a_marian_directory_without_its_source_spm_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("opus");
+    std::fs::create_dir(&dir).unwrap();
+    for e in std::fs::read_dir(fixture("base")).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_file() && e.file_name() != "source.spm" {
+            std::fs::copy(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    let input = tmp.path().join("in.txt");
+    std::fs::write(&input, "Привет.\n").unwrap();
+    let out = svodka(
+        tmp.path(),
+        &[
+            "translate",
+            "--model",
+            dir.to_str().unwrap(),
+            "--from",
+            "ru",
+            "--to",
+            "en",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("source.spm") && !err.contains("tokenizer.json"), "{err}");
+}

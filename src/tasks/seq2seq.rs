@@ -31,9 +31,13 @@ pub enum Codec {
 }
 
 impl Codec {
-    /// Marian repos are recognised by their `source.spm`; everything else needs `tokenizer.json`.
+    /// Marian repos are recognised by their SentencePiece files (`source.spm`, `target.spm`)
+    /// when there is no `tokenizer.json`; everything else needs `tokenizer.json`. A Marian repo
+    /// missing one of its files is told so by the Marian loader, not sent to look for
+    /// `tokenizer.json`.
     pub fn from_dir(dir: &Path) -> Result<Codec, ModelError> {
-        if dir.join("source.spm").is_file() {
+        let spm = ["source.spm", "target.spm"].iter().any(|f| dir.join(f).is_file());
+        if dir.join("source.spm").is_file() || spm && !dir.join("tokenizer.json").is_file() {
             Ok(Codec::Marian(MarianTokenizer::from_dir(dir)?))
         } else {
             Ok(Codec::Hf(HfTokenizer::from_dir(dir)?))
