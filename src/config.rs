@@ -426,6 +426,10 @@ pub struct RunConfig {
     /// Most articles in flight between the reader and the writer (bounds memory and the
     /// reorder buffer). Default: 256.
     pub window: usize,
+    /// Most input bytes (article files, archive members, JSONL lines) in flight at once, as
+    /// well: a window of big articles must not fill the memory. One article larger than this
+    /// still runs, alone. Default: 134217728 (128 MiB).
+    pub window_bytes: u64,
 }
 
 /// Most threads per core that `run.threads` may ask for: more only adds switching (the
@@ -456,6 +460,7 @@ impl Default for RunConfig {
         RunConfig {
             threads: 0,
             window: 256,
+            window_bytes: 128 * 1024 * 1024,
         }
     }
 }
@@ -545,6 +550,12 @@ impl PipelineConfig {
                     message: "must be at least 1".into(),
                 });
             }
+        }
+        if self.run.window_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                key: "run.window_bytes".into(),
+                message: "must be at least 1".into(),
+            });
         }
         if self.input.max_bytes == 0 {
             return Err(ConfigError::Invalid {

@@ -10,7 +10,8 @@
 //! Memory is bounded by tickets: the reader takes one before it hands on a unit and the
 //! writer returns it once that unit's record is written, so at most `run.window` articles are
 //! anywhere between the two, whatever the size of the archive, and the reorder buffer never
-//! holds more. Nothing downstream of the reader ever blocks on the window, so a slow article
+//! holds more. Their bytes are bounded the same way (`run.window_bytes`), because a window of
+//! 256 articles of 60 MB each would be 16 GB. Nothing downstream of the reader ever blocks on the window, so a slow article
 //! cannot deadlock the pool. The model stage takes every article that is ready and runs
 //! them as one wave, so batches fill up exactly when the models are the bottleneck.
 //!
@@ -34,7 +35,7 @@ use crate::article::{self, Article};
 use crate::chunk::{Chunk, EstimateCounter, chunk_text};
 use crate::config::{PipelineConfig, UnsupportedLanguage};
 use crate::error::Error;
-use crate::ingest::{self, Unit};
+use crate::ingest::{self, Payload, Unit};
 use crate::manifest::Manifest;
 use crate::output::{Counts, Record, Status, Writer, resume_point};
 use crate::tasks::{TaskInput, Tasks};
@@ -239,6 +240,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     });
 
     let window = cfg.run.window;
+    let budget = ByteBudget::new(cfg.run.window_bytes);
+    let sizes: Mutex<BTreeMap<usize, u64>> = Mutex::new(BTreeMap::new());
     let (ticket_tx, ticket_rx) = bounded::<()>(window);
     let (unit_tx, unit_rx) = bounded::<(usize, Unit)>(window);
     let (job_tx, job_rx) = unbounded::<(usize, Box<Job>)>();
@@ -254,6 +257,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         // Reader: the only sequential stage, because archives are streams.
         let reader_error = &reader_error;
         let point = &point;
+        let (budget, sizes) = (&budget, &sizes);
         s.spawn(move || {
             let mut seq = 0usize;
             let mut sink = |unit: Unit| {
@@ -277,6 +281,11 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                     }
                     return ControlFlow::Continue(());
                 }
+                let size = payload_size(&unit.payload);
+                if !budget.acquire(size) {
+                    return ControlFlow::Break(());
+                }
+                sizes.lock().unwrap_or_else(|e| e.into_inner()).insert(n, size);
                 if ticket_tx.send(()).is_err() || unit_tx.send((n, unit)).is_err() {
                     return ControlFlow::Break(());
                 }
@@ -374,6 +383,9 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                 }
                 counts.add(rec.status);
                 written += 1;
+                if let Some(size) = sizes.lock().unwrap_or_else(|e| e.into_inner()).remove(&next) {
+                    budget.release(size);
+                }
                 next += 1;
                 let _ = ticket_rx.recv();
                 if let Some(pb) = &progress {
@@ -381,9 +393,11 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                 }
             }
         }
-        // On a write error, dropping the receivers makes every stage stop at its next send.
+        // On a write error, dropping the receivers makes every stage stop at its next send,
+        // and closing the budget wakes a reader waiting for room.
         drop(rec_rx);
         drop(ticket_rx);
+        budget.close();
     });
     if let Some(pb) = progress {
         pb.finish_and_clear();
@@ -402,6 +416,60 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     })
 }
 
+/// The bytes a unit holds while it is in flight.
+fn payload_size(p: &Payload) -> u64 {
+    match p {
+        Payload::Document { bytes, .. } | Payload::JsonlLine { bytes } => bytes.len() as u64,
+        Payload::Failed(_) => 0,
+    }
+}
+
+/// Input bytes in flight, bounded: the reader takes a unit's size before handing it on and the
+/// writer gives it back once the unit's record is written. A unit larger than the whole budget
+/// still goes, but only when nothing else is in flight, so it can neither starve nor deadlock.
+struct ByteBudget {
+    cap: u64,
+    state: Mutex<(u64, bool)>,
+    room: std::sync::Condvar,
+}
+
+impl ByteBudget {
+    fn new(cap: u64) -> Self {
+        ByteBudget {
+            cap,
+            state: Mutex::new((0, false)),
+            room: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Wait until `n` bytes fit; false once the run is stopping.
+    fn acquire(&self, n: u64) -> bool {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while st.0 > 0 && st.0.saturating_add(n) > self.cap {
+            if st.1 {
+                return false;
+            }
+            st = self.room.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        if st.1 {
+            return false;
+        }
+        st.0 += n;
+        true
+    }
+
+    fn release(&self, n: u64) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.0 = st.0.saturating_sub(n);
+        self.room.notify_all();
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.room.notify_all();
+    }
+}
+
 fn progress_bar(total: Option<u64>, done: u64) -> indicatif::ProgressBar {
     use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
     let template = match total {
@@ -417,4 +485,40 @@ fn progress_bar(total: Option<u64>, done: u64) -> indicatif::ProgressBar {
     pb.set_position(done);
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_budget_bounds_what_is_in_flight_and_lets_a_big_unit_go_alone() {
+        let b = std::sync::Arc::new(ByteBudget::new(100));
+        assert!(b.acquire(60));
+        assert!(b.acquire(40));
+        // Full: the next acquire waits until something is released.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let b = std::sync::Arc::clone(&b);
+            std::thread::spawn(move || tx.send(b.acquire(30)).unwrap())
+        };
+        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err(), "waits while full");
+        b.release(60);
+        assert!(rx.recv_timeout(Duration::from_secs(10)).unwrap());
+        waiter.join().unwrap();
+        b.release(40);
+        b.release(30);
+        // Larger than the whole budget: goes when nothing else is in flight.
+        assert!(b.acquire(1000));
+        b.release(1000);
+        // Closing wakes a waiter with `false`.
+        assert!(b.acquire(100));
+        let waiter = {
+            let b = std::sync::Arc::clone(&b);
+            std::thread::spawn(move || b.acquire(1))
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        b.close();
+        assert!(!waiter.join().unwrap());
+    }
 }
