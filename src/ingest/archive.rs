@@ -51,6 +51,99 @@ fn archive_error(what: &str, e: impl std::fmt::Display) -> ArticleError {
     ArticleError::new(Stage::Read, ErrorKind::Truncated, format!("{what}: {e}"))
 }
 
+/// A zip error in plain words: the zip crate's messages can name its internal types
+/// (`Unexpected end of zip::format::blocks::ZipCentralEntryBlock`).
+fn zip_error(what: &str, e: zip::result::ZipError) -> ArticleError {
+    use zip::result::ZipError;
+    match e {
+        ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => ArticleError::new(
+            Stage::Read,
+            ErrorKind::Io,
+            format!("{what}: encrypted (password-protected), which is not supported"),
+        ),
+        ZipError::UnsupportedArchive(m) => {
+            ArticleError::new(Stage::Read, ErrorKind::Io, format!("{what}: not supported: {m}"))
+        }
+        ZipError::CompressionMethodNotSupported(id) => ArticleError::new(
+            Stage::Read,
+            ErrorKind::Io,
+            format!("{what}: compression method {id} is not supported (only stored and deflate are)"),
+        ),
+        ZipError::InvalidPassword => ArticleError::new(
+            Stage::Read,
+            ErrorKind::Io,
+            format!("{what}: encrypted (password-protected), which is not supported"),
+        ),
+        ZipError::Io(io) => {
+            let mut err = ArticleError::io(&io);
+            err.message = format!("{what}: {}", err.message);
+            err
+        }
+        ZipError::InvalidArchive(m) => archive_error(what, format!("damaged zip data: {}", plain_zip_message(&m))),
+        other => archive_error(what, other),
+    }
+}
+
+/// Replace the zip crate's type names (`zip::format::blocks::ZipCentralEntryBlock`) with words.
+fn plain_zip_message(m: &str) -> String {
+    let names = [
+        ("ZipCentralEntryBlock", "central directory entry"),
+        ("ZipLocalEntryBlock", "local file header"),
+        ("Zip32CDEBlock", "end of central directory record"),
+        ("Zip32CentralDirectoryEnd", "end of central directory record"),
+        ("Zip64CDELocatorBlock", "zip64 end of central directory locator"),
+        ("Zip64CDEBlock", "zip64 end of central directory record"),
+        ("Zip64CentralDirectoryEnd", "zip64 end of central directory record"),
+        ("Zip64DataDescriptorBlock", "data descriptor"),
+        ("ZipDataDescriptorBlock", "data descriptor"),
+    ];
+    m.split_whitespace()
+        .map(|word| {
+            if !word.contains("::") {
+                return word.to_string();
+            }
+            let last = word.rsplit("::").next().unwrap_or(word);
+            let bare = last.trim_end_matches(|c: char| !c.is_alphanumeric());
+            let tail = &last[bare.len()..];
+            match names.iter().find(|(n, _)| *n == bare) {
+                Some((_, words)) => format!("{words}{tail}"),
+                None => format!("zip structure{tail}"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A tar member's data, held to the size its header declares: an archive that ends before
+/// it is an `UnexpectedEof` (truncated), not a short member padded with the archive's end.
+struct Declared<R> {
+    inner: R,
+    declared: u64,
+    left: u64,
+}
+
+impl<R: Read> Read for Declared<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "its tar header declares {} bytes, but the archive ends after {}",
+                    self.declared,
+                    self.declared - self.left
+                ),
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 fn send(sink: &mut Sink<'_>, source: String, err: ArticleError) -> Result<(), Stop> {
     match sink(Unit {
         source,
@@ -62,7 +155,14 @@ fn send(sink: &mut Sink<'_>, source: String, err: ArticleError) -> Result<(), St
 }
 
 impl Walker<'_> {
-    pub(crate) fn tar(&self, source: &str, reader: &mut dyn Read, sink: &mut Sink<'_>) -> Result<(), Stop> {
+    /// `depth`: how many archives, this one included, its members lie in.
+    pub(crate) fn tar(
+        &self,
+        source: &str,
+        reader: &mut dyn Read,
+        depth: usize,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), Stop> {
         let mut archive = tar::Archive::new(reader);
         let entries = match archive.entries() {
             Ok(e) => e,
@@ -94,42 +194,55 @@ impl Walker<'_> {
                 continue;
             }
             let member = format!("{source}!{path}");
-            let mut r = BufReader::new(&mut entry);
+            let declared = entry.size();
+            let mut r = BufReader::new(Declared {
+                inner: &mut entry,
+                declared,
+                left: declared,
+            });
             // A member whose data broke off leaves the archive unreadable past it: its error
             // record has been sent, and reading further headers would only report it twice.
-            self.stream_inner(&member, &path, &mut r, sink)?;
+            self.stream_inner(&member, &path, &mut r, depth, sink)?;
         }
         Ok(())
     }
 
-    pub(crate) fn zip<R: Read + Seek>(&self, source: &str, reader: R, sink: &mut Sink<'_>) -> Result<(), Stop> {
+    /// `depth`: how many archives, this one included, its members lie in.
+    pub(crate) fn zip<R: Read + Seek>(
+        &self,
+        source: &str,
+        reader: R,
+        depth: usize,
+        sink: &mut Sink<'_>,
+    ) -> Result<(), Stop> {
         let mut archive = match zip::ZipArchive::new(reader) {
             Ok(a) => a,
-            Err(e) => return send(sink, source.into(), archive_error("unreadable zip archive", e)),
+            Err(e) => return send(sink, source.into(), zip_error("unreadable zip archive", e)),
         };
         for i in 0..archive.len() {
+            // The name comes from the central directory, so a member that cannot be opened
+            // (encrypted, damaged) is still named in its error record.
+            let path = match archive.name_for_index(i) {
+                Some(Ok(n)) => n.into_owned(),
+                _ => format!("#{i}"),
+            };
+            if path.ends_with('/') || (!self.cfg.hidden && member_hidden(&path)) {
+                continue;
+            }
+            let member = format!("{source}!{path}");
             let mut file = match archive.by_index(i) {
                 Ok(f) => f,
                 Err(e) => {
-                    send(
-                        sink,
-                        format!("{source}!#{i}"),
-                        archive_error("unreadable zip member", e),
-                    )?;
+                    send(sink, member, zip_error("unreadable zip member", e))?;
                     continue;
                 }
             };
             if file.is_dir() {
                 continue;
             }
-            let path = file.name().map(|n| n.into_owned()).unwrap_or_else(|_| format!("#{i}"));
-            if !self.cfg.hidden && member_hidden(&path) {
-                continue;
-            }
-            let member = format!("{source}!{path}");
             let mut r: Box<dyn BufRead> = Box::new(BufReader::new(&mut file));
             // Zip members are independent: a damaged one does not stop the others.
-            if let Err(Stop::Sink) = self.stream_inner(&member, &path, &mut r, sink) {
+            if let Err(Stop::Sink) = self.stream_inner(&member, &path, &mut r, depth, sink) {
                 return Err(Stop::Sink);
             }
         }
@@ -154,5 +267,36 @@ mod tests {
         assert_eq!(sniff(b"# Title"), None);
         assert!(member_hidden("__MACOSX/._a.md"));
         assert!(!member_hidden("./09/a.md"));
+    }
+
+    #[test]
+    fn zip_messages_name_no_internal_types() {
+        assert_eq!(
+            plain_zip_message("Unexpected end of zip::format::blocks::ZipCentralEntryBlock"),
+            "Unexpected end of central directory entry"
+        );
+        assert_eq!(plain_zip_message("bad zip::a::Unknown."), "bad zip structure.");
+        assert_eq!(plain_zip_message("Invalid checksum"), "Invalid checksum");
+    }
+
+    #[test]
+    fn a_tar_member_shorter_than_declared_is_unexpected_eof() {
+        let mut r = Declared {
+            inner: &b"abc"[..],
+            declared: 10,
+            left: 10,
+        };
+        let mut out = Vec::new();
+        let err = r.read_to_end(&mut out).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+        assert!(err.to_string().contains("declares 10 bytes"), "{err}");
+        let mut r = Declared {
+            inner: &b"abcdef"[..],
+            declared: 3,
+            left: 3,
+        };
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"abc");
     }
 }

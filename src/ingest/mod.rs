@@ -7,6 +7,13 @@
 //! of a JSONL file, or a failure to read something. That one-to-one rule is what lets the
 //! writer keep input order and lets `--resume` skip the units already written.
 //!
+//! Hostile inputs end in error records, never in a hang or a crash: archives nest at most
+//! [`MAX_NESTING`] deep; a path named on the command line is read whatever it is (a pipe such
+//! as `<(…)` or `/dev/stdin`, a FIFO, a device), `input.max_bytes` bounding what is kept of
+//! it; inside a directory, FIFOs, sockets, devices, dangling symbolic links and links to
+//! directories are not opened but reported; an over-long JSONL line is skipped while
+//! streaming, not buffered.
+//!
 //! The walk is a callback rather than an iterator because archive readers borrow their
 //! stream; the sink returns `ControlFlow::Break` to stop early (`--limit`).
 
@@ -76,6 +83,9 @@ pub fn count_documents(inputs: &[String], cfg: &InputConfig) -> Option<u64> {
         if input == "-" {
             return None;
         }
+        if std::fs::metadata(input).is_ok_and(|m| !m.is_dir() && !m.is_file()) {
+            return None; // a pipe or device: what it holds is known only once read
+        }
         for entry in walk_dir(Path::new(input), cfg) {
             let entry = entry.ok()?;
             if entry.file_type().is_file() {
@@ -116,6 +126,12 @@ fn lower_ext(name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// How many archives may nest in one another (a `.tar.gz` counts two: the gzip stream and the
+/// tar in it). An archive deeper than this becomes an error record and is not opened: nested
+/// archives recurse, and a gzip of a gzip of … a thousand levels deep (23 KB) would otherwise
+/// overflow the stack.
+pub const MAX_NESTING: usize = 16;
+
 /// Why a container stopped: the sink asked (`--limit`), or its stream broke.
 pub(crate) enum Stop {
     Sink,
@@ -135,16 +151,35 @@ impl Walker<'_> {
     }
 
     fn path_input(&self, root: &Path, sink: &mut Sink<'_>) -> ControlFlow<()> {
-        if let Err(e) = std::fs::metadata(root) {
-            let err = ArticleError::new(Stage::Read, ErrorKind::Io, format!("cannot open input: {e}"));
-            return self.failed(&root.display().to_string(), err, sink);
+        let meta = match std::fs::metadata(root) {
+            Ok(m) => m,
+            Err(e) => {
+                let err = ArticleError::new(Stage::Read, ErrorKind::Io, format!("cannot open input: {e}"));
+                return self.failed(&root.display().to_string(), err, sink);
+            }
+        };
+        if !meta.is_dir() {
+            // Whatever is named on the command line is read, whatever kind of file it is: a
+            // pipe (`<(cat a.md)`, `/dev/stdin`), a FIFO or a device is streamed like stdin,
+            // `input.max_bytes` bounding what is kept of it.
+            return self.file(root, meta.is_file(), sink);
         }
         for entry in walk_dir(root, self.cfg) {
             match entry {
-                Ok(e) if e.file_type().is_file() => self.file(e.path(), sink)?,
-                // Symlinks to files are read as the files they point to.
-                Ok(e) if e.file_type().is_symlink() && e.path().is_file() => self.file(e.path(), sink)?,
-                Ok(_) => {}
+                Ok(e) if e.file_type().is_dir() => {}
+                Ok(e) if e.file_type().is_file() => self.file(e.path(), true, sink)?,
+                Ok(e) if e.file_type().is_symlink() => self.symlink(e.path(), sink)?,
+                // A FIFO, socket or device inside a directory is not opened: opening a FIFO
+                // blocks until someone writes to it, and a device may never end.
+                Ok(e) => {
+                    let what = not_regular(&e.file_type());
+                    let err = ArticleError::new(
+                        Stage::Read,
+                        ErrorKind::Io,
+                        format!("{what}, not a regular file: not read; name it on the command line to read it"),
+                    );
+                    self.failed(&e.path().display().to_string(), err, sink)?;
+                }
                 Err(e) => {
                     let source = e.path().map(|p| p.display().to_string()).unwrap_or_default();
                     let err = ArticleError::new(Stage::Read, ErrorKind::Io, format!("cannot read: {e}"));
@@ -155,7 +190,32 @@ impl Walker<'_> {
         ControlFlow::Continue(())
     }
 
-    fn file(&self, path: &Path, sink: &mut Sink<'_>) -> ControlFlow<()> {
+    /// A symbolic link met in a directory walk: a link to a file is read as that file; a
+    /// dangling link, or one to something else, is an error record naming it.
+    fn symlink(&self, path: &Path, sink: &mut Sink<'_>) -> ControlFlow<()> {
+        let source = path.display().to_string();
+        let target = std::fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "?".into());
+        let message = match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => return self.file(path, true, sink),
+            Ok(m) if m.is_dir() => format!(
+                "symbolic link to the directory `{target}`: not followed; name the directory on the command line to read it"
+            ),
+            Ok(m) => format!(
+                "symbolic link to `{target}`, {}, not a regular file: not read",
+                not_regular(&m.file_type())
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                format!("dangling symbolic link: its target `{target}` does not exist")
+            }
+            Err(e) => format!("symbolic link to `{target}`, which cannot be read: {e}"),
+        };
+        self.failed(&source, ArticleError::new(Stage::Read, ErrorKind::Io, message), sink)
+    }
+
+    /// Read one file; `regular` is false for a pipe, FIFO or device named on the command line.
+    fn file(&self, path: &Path, regular: bool, sink: &mut Sink<'_>) -> ControlFlow<()> {
         let source = path.display().to_string();
         let file = match File::open(path) {
             Ok(f) => f,
@@ -165,9 +225,9 @@ impl Walker<'_> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if lower_ext(&name) == "zip" {
+        if regular && lower_ext(&name) == "zip" {
             // A zip file on disk is read through its central directory, no buffering.
-            return match self.zip(&source, file, sink) {
+            return match self.zip(&source, file, 1, sink) {
                 Err(Stop::Sink) => ControlFlow::Break(()),
                 _ => ControlFlow::Continue(()),
             };
@@ -185,17 +245,20 @@ impl Walker<'_> {
         reader: &mut dyn BufRead,
         sink: &mut Sink<'_>,
     ) -> ControlFlow<()> {
-        match self.stream_inner(source, name, reader, sink) {
+        match self.stream_inner(source, name, reader, 0, sink) {
             Err(Stop::Sink) => ControlFlow::Break(()),
             _ => ControlFlow::Continue(()),
         }
     }
 
+    /// `depth` is the number of archives the stream lies in (0 for a file or stdin): an archive
+    /// that would make it more than [`MAX_NESTING`] is an error record, not opened.
     pub(crate) fn stream_inner(
         &self,
         source: &str,
         name: &str,
         reader: &mut dyn BufRead,
+        depth: usize,
         sink: &mut Sink<'_>,
     ) -> Result<(), Stop> {
         let send = |sink: &mut Sink<'_>, unit: Unit| match sink(unit) {
@@ -215,11 +278,29 @@ impl Walker<'_> {
         }
         let mut chained = BufReader::new(std::io::Cursor::new(head.clone()).chain(reader));
         let ext = lower_ext(name);
-        match archive::sniff(&head) {
+        let kind = archive::sniff(&head);
+        if kind.is_some() && depth >= MAX_NESTING {
+            let err = ArticleError::new(
+                Stage::Read,
+                ErrorKind::TooLarge,
+                format!(
+                    "archives nested too deeply: this one would be level {} of nesting, more than the limit of {MAX_NESTING}; not opened",
+                    depth + 1
+                ),
+            );
+            return send(
+                sink,
+                Unit {
+                    source: source.into(),
+                    payload: Payload::Failed(err),
+                },
+            );
+        }
+        match kind {
             Some(archive::Kind::Gzip) => {
                 let inner = archive::gunzipped_name(name);
                 let mut gz = BufReader::new(flate2::bufread::MultiGzDecoder::new(chained));
-                return self.stream_inner(source, &inner, &mut gz, sink);
+                return self.stream_inner(source, &inner, &mut gz, depth + 1, sink);
             }
             Some(archive::Kind::Zip) => {
                 let mut buf = Vec::new();
@@ -233,9 +314,9 @@ impl Walker<'_> {
                     )?;
                     return Err(Stop::Broken);
                 }
-                return self.zip(source, std::io::Cursor::new(buf), sink);
+                return self.zip(source, std::io::Cursor::new(buf), depth + 1, sink);
             }
-            Some(archive::Kind::Tar) => return self.tar(source, &mut chained, sink),
+            Some(archive::Kind::Tar) => return self.tar(source, &mut chained, depth + 1, sink),
             None => {}
         }
         if ext == "jsonl" || ext == "ndjson" || (ext != "json" && !known_doc_ext(&ext) && sniff_jsonl(&head)) {
@@ -269,8 +350,8 @@ impl Walker<'_> {
         match reader.take(max + 1).read_to_end(buf) {
             Err(e) => Some(ArticleError::io(&e)),
             Ok(n) if n as u64 > max => {
-                // Drain the rest so a stream (a tar member) stays in step.
-                let _ = std::io::copy(reader, &mut std::io::sink());
+                // The rest is not read: a tar archive skips to its next header by itself, and
+                // a stream named on the command line (`/dev/zero`) may never end.
                 buf.clear();
                 Some(ArticleError::new(
                     Stage::Read,
@@ -294,18 +375,26 @@ impl Walker<'_> {
             match res {
                 Ok(0) => return Ok(()),
                 Ok(_) if buf.len() as u64 > max && buf.last() != Some(&b'\n') => {
-                    let mut rest = Vec::new();
-                    let _ = reader.read_until(b'\n', &mut rest);
-                    let err = ArticleError::new(
-                        Stage::Read,
-                        ErrorKind::TooLarge,
-                        format!("line longer than input.max_bytes ({max} bytes)"),
-                    );
+                    // Skip the rest of the line without keeping it: one error record for it,
+                    // and the next line is read as usual.
+                    drop(buf);
+                    let skipped = skip_line(reader);
+                    let err = match &skipped {
+                        Ok(()) => ArticleError::new(
+                            Stage::Read,
+                            ErrorKind::TooLarge,
+                            format!("line longer than input.max_bytes ({max} bytes)"),
+                        ),
+                        Err(e) => ArticleError::io(e),
+                    };
                     if let ControlFlow::Break(()) = sink(Unit {
                         source: unit_source,
                         payload: Payload::Failed(err),
                     }) {
                         return Err(Stop::Sink);
+                    }
+                    if skipped.is_err() {
+                        return Err(Stop::Broken);
                     }
                 }
                 Ok(_) => {
@@ -331,6 +420,52 @@ impl Walker<'_> {
             }
         }
     }
+}
+
+/// Consume up to and including the next newline (or to the end), keeping nothing.
+fn skip_line(reader: &mut dyn BufRead) -> std::io::Result<()> {
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => {
+                reader.consume(i + 1);
+                return Ok(());
+            }
+            None => {
+                let n = chunk.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+/// What a file that is neither a regular file, a directory nor a symbolic link is.
+fn not_regular(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    let _ = t;
+    "a special file"
 }
 
 fn known_doc_ext(ext: &str) -> bool {
@@ -423,6 +558,71 @@ mod tests {
             ControlFlow::Continue(())
         });
         assert_eq!(kinds, [ErrorKind::TooLarge]);
+    }
+
+    #[test]
+    fn skip_line_consumes_through_the_newline_only() {
+        let data = b"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nnext\n";
+        let mut r = BufReader::with_capacity(8, &data[..]);
+        skip_line(&mut r).unwrap();
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "next\n");
+        let mut r = BufReader::new(&b"no newline"[..]);
+        skip_line(&mut r).unwrap();
+        assert!(r.fill_buf().unwrap().is_empty());
+    }
+
+    #[test]
+    fn over_long_jsonl_line_is_one_unit_and_the_walk_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("feed.jsonl");
+        let long = format!("{{\"text\": \"{}\"}}\n", "x".repeat(500));
+        std::fs::write(&f, format!("{{\"text\": \"a\"}}\n{long}{{\"text\": \"b\"}}\n")).unwrap();
+        let cfg = InputConfig {
+            max_bytes: 100,
+            ..InputConfig::default()
+        };
+        let mut got = Vec::new();
+        let _ = walk(&[f.display().to_string()], &cfg, &mut |u: Unit| {
+            let what = match u.payload {
+                Payload::JsonlLine { bytes } => String::from_utf8_lossy(&bytes).trim().to_string(),
+                Payload::Failed(e) => format!("{:?}", e.kind),
+                Payload::Document { .. } => "doc".into(),
+            };
+            got.push((u.source.rsplit(':').next().unwrap().to_string(), what));
+            ControlFlow::Continue(())
+        });
+        let want = [
+            ("1", "{\"text\": \"a\"}"),
+            ("2", "TooLarge"),
+            ("3", "{\"text\": \"b\"}"),
+        ];
+        let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn archives_nested_past_the_limit_are_one_failed_unit() {
+        use std::io::Write;
+        let nest = |depth: usize| {
+            let mut out = b"# Title\n\nBody.\n".to_vec();
+            for _ in 0..depth {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+                gz.write_all(&out).unwrap();
+                out = gz.finish().unwrap();
+            }
+            out
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("ok.md.gz");
+        let deep = dir.path().join("deep.md.gz");
+        std::fs::write(&ok, nest(MAX_NESTING)).unwrap();
+        std::fs::write(&deep, nest(MAX_NESTING + 1)).unwrap();
+        let got = collect(&[ok.display().to_string(), deep.display().to_string()]);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].1, "Text:# Title\n\nBody.\n");
+        assert_eq!(got[1].1, "failed:TooLarge");
     }
 
     #[test]
