@@ -531,3 +531,21 @@ fn a_tar_member_declaring_more_than_the_archive_holds_is_truncated() {
     assert_eq!(kind(&err), "truncated", "{err:?}");
     assert!(message(&err).contains("8589934591"), "{err:?}");
 }
+
+/// Two file names that are not UTF-8 (the same word in KOI8-R and in windows-1251) stay two
+/// names in `source`, each byte shown as `\xHH`, instead of both collapsing to U+FFFD.
+#[test]
+fn file_names_that_are_not_utf8_stay_apart() {
+    use std::os::unix::ffi::OsStrExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    for name in [&b"\xd3\xce\xc5\xc7.md"[..], &b"\xf1\xed\xe5\xe3.md"[..]] {
+        let path = dir.join(std::ffi::OsStr::from_bytes(name));
+        std::fs::write(path, article_bytes()).unwrap();
+    }
+    let r = run(tmp.path(), &["in"], None, LIMIT);
+    assert_eq!(r.code(), 0, "{}", r.stderr);
+    let sources: Vec<&str> = r.recs.iter().map(source).collect();
+    assert_eq!(sources, ["in/\\xD3\\xCE\\xC5\\xC7.md", "in/\\xF1\\xED\\xE5\\xE3.md"]);
+}

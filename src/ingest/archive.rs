@@ -185,10 +185,7 @@ impl Walker<'_> {
             if !entry.header().entry_type().is_file() {
                 continue;
             }
-            let path = entry
-                .path()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let path = super::name_of_bytes(&entry.path_bytes());
             last = path.clone();
             if !self.cfg.hidden && member_hidden(&path) {
                 continue;

@@ -58,6 +58,33 @@ pub struct Unit {
 /// The name standard input goes by in `source`.
 pub const STDIN: &str = "<stdin>";
 
+/// A file or member name as `source` shows it: UTF-8 as it is, and each byte that is not
+/// UTF-8 as `\xHH` (Python's backslashreplace), so two names that differ only in such bytes
+/// stay two names instead of collapsing into the same U+FFFD.
+pub fn name_of_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A path as `source` shows it (see [`name_of_bytes`]).
+pub fn path_name(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        name_of_bytes(path.as_os_str().as_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        path.display().to_string()
+    }
+}
+
 type Sink<'a> = dyn FnMut(Unit) -> ControlFlow<()> + 'a;
 
 /// Walk `inputs` in order, handing every unit to `sink`.
@@ -155,7 +182,7 @@ impl Walker<'_> {
             Ok(m) => m,
             Err(e) => {
                 let err = ArticleError::new(Stage::Read, ErrorKind::Io, format!("cannot open input: {e}"));
-                return self.failed(&root.display().to_string(), err, sink);
+                return self.failed(&path_name(root), err, sink);
             }
         };
         if !meta.is_dir() {
@@ -178,10 +205,10 @@ impl Walker<'_> {
                         ErrorKind::Io,
                         format!("{what}, not a regular file: not read; name it on the command line to read it"),
                     );
-                    self.failed(&e.path().display().to_string(), err, sink)?;
+                    self.failed(&path_name(e.path()), err, sink)?;
                 }
                 Err(e) => {
-                    let source = e.path().map(|p| p.display().to_string()).unwrap_or_default();
+                    let source = e.path().map(path_name).unwrap_or_default();
                     let err = ArticleError::new(Stage::Read, ErrorKind::Io, format!("cannot read: {e}"));
                     self.failed(&source, err, sink)?;
                 }
@@ -193,9 +220,9 @@ impl Walker<'_> {
     /// A symbolic link met in a directory walk: a link to a file is read as that file; a
     /// dangling link, or one to something else, is an error record naming it.
     fn symlink(&self, path: &Path, sink: &mut Sink<'_>) -> ControlFlow<()> {
-        let source = path.display().to_string();
+        let source = path_name(path);
         let target = std::fs::read_link(path)
-            .map(|t| t.display().to_string())
+            .map(|t| path_name(&t))
             .unwrap_or_else(|_| "?".into());
         let message = match std::fs::metadata(path) {
             Ok(m) if m.is_file() => return self.file(path, true, sink),
@@ -216,7 +243,7 @@ impl Walker<'_> {
 
     /// Read one file; `regular` is false for a pipe, FIFO or device named on the command line.
     fn file(&self, path: &Path, regular: bool, sink: &mut Sink<'_>) -> ControlFlow<()> {
-        let source = path.display().to_string();
+        let source = path_name(path);
         let file = match File::open(path) {
             Ok(f) => f,
             Err(e) => return self.failed(&source, ArticleError::io(&e), sink),
@@ -494,6 +521,17 @@ fn sniff_html(head: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_are_not_utf8_stay_apart() {
+        assert_eq!(name_of_bytes(b"ru-flood.md"), "ru-flood.md");
+        assert_eq!(name_of_bytes("снег.md".as_bytes()), "снег.md");
+        // «снег» in KOI8-R and in windows-1251: different bytes, different names.
+        let koi = name_of_bytes(b"\xd3\xce\xc5\xc7.md");
+        let cp = name_of_bytes(b"\xf1\xed\xe5\xe3.md");
+        assert_eq!(koi, "\\xD3\\xCE\\xC5\\xC7.md");
+        assert_ne!(koi, cp);
+    }
 
     fn collect(inputs: &[String]) -> Vec<(String, String)> {
         let cfg = InputConfig::default();
