@@ -549,3 +549,31 @@ fn file_names_that_are_not_utf8_stay_apart() {
     let sources: Vec<&str> = r.recs.iter().map(source).collect();
     assert_eq!(sources, ["in/\\xD3\\xCE\\xC5\\xC7.md", "in/\\xF1\\xED\\xE5\\xE3.md"]);
 }
+
+/// Link members of a tar hold no text; each is named in a record, not passed over.
+#[test]
+fn link_members_of_a_tar_are_named_in_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    let body = article_bytes();
+    let mut h = tar::Header::new_gnu();
+    h.set_size(body.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    tar.append_data(&mut h, "a.md", &body[..]).unwrap();
+    for (kind, name) in [(tar::EntryType::Symlink, "sym.md"), (tar::EntryType::Link, "hard.md")] {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(0);
+        h.set_mode(0o644);
+        tar.append_link(&mut h, name, "a.md").unwrap();
+    }
+    std::fs::write(tmp.path().join("links.tar"), tar.into_inner().unwrap()).unwrap();
+    let r = run(tmp.path(), &["links.tar"], None, LIMIT);
+    assert_eq!(r.code(), ERROR_RECORDS, "{}", r.stderr);
+    let sources: Vec<&str> = r.recs.iter().map(source).collect();
+    assert_eq!(sources, ["links.tar!a.md", "links.tar!sym.md", "links.tar!hard.md"]);
+    assert_eq!(r.recs[0]["status"], "ok");
+    assert!(message(&r.recs[1]).contains("symbolic link") && message(&r.recs[1]).contains("a.md"));
+    assert!(message(&r.recs[2]).contains("hard link"));
+}

@@ -182,7 +182,27 @@ impl Walker<'_> {
                     return Err(Stop::Broken);
                 }
             };
-            if !entry.header().entry_type().is_file() {
+            let kind = entry.header().entry_type();
+            if kind.is_symlink() || kind.is_hard_link() {
+                // A link member holds no text of its own; like a link met in a directory walk,
+                // it is named in a record rather than passed over in silence.
+                let path = super::name_of_bytes(&entry.path_bytes());
+                if self.cfg.hidden || !member_hidden(&path) {
+                    let target = entry
+                        .link_name_bytes()
+                        .map(|t| super::name_of_bytes(&t))
+                        .unwrap_or_else(|| "?".into());
+                    let what = if kind.is_symlink() { "symbolic" } else { "hard" };
+                    let err = ArticleError::new(
+                        Stage::Read,
+                        ErrorKind::Io,
+                        format!("a {what} link inside the archive (to `{target}`): not followed"),
+                    );
+                    send(sink, format!("{source}!{path}"), err)?;
+                }
+                continue;
+            }
+            if !kind.is_file() {
                 continue;
             }
             let path = super::name_of_bytes(&entry.path_bytes());
