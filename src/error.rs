@@ -91,6 +91,11 @@ pub enum ErrorKind {
     Truncated,
     /// Larger than `input.max_bytes`.
     TooLarge,
+    /// An archive nested deeper than svodka opens (`ingest::MAX_NESTING`).
+    TooDeep,
+    /// Something svodka cannot read by design: an encrypted archive member, a compression
+    /// method it does not have.
+    Unsupported,
     /// Looks like a binary file, not text.
     Binary,
     /// No text at all (zero bytes, whitespace only, or no body after parsing).

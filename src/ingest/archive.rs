@@ -58,20 +58,22 @@ fn zip_error(what: &str, e: zip::result::ZipError) -> ArticleError {
     match e {
         ZipError::UnsupportedArchive(m) if m == ZipError::PASSWORD_REQUIRED => ArticleError::new(
             Stage::Read,
-            ErrorKind::Io,
+            ErrorKind::Unsupported,
             format!("{what}: encrypted (password-protected), which is not supported"),
         ),
-        ZipError::UnsupportedArchive(m) => {
-            ArticleError::new(Stage::Read, ErrorKind::Io, format!("{what}: not supported: {m}"))
-        }
+        ZipError::UnsupportedArchive(m) => ArticleError::new(
+            Stage::Read,
+            ErrorKind::Unsupported,
+            format!("{what}: not supported: {m}"),
+        ),
         ZipError::CompressionMethodNotSupported(id) => ArticleError::new(
             Stage::Read,
-            ErrorKind::Io,
+            ErrorKind::Unsupported,
             format!("{what}: compression method {id} is not supported (only stored and deflate are)"),
         ),
         ZipError::InvalidPassword => ArticleError::new(
             Stage::Read,
-            ErrorKind::Io,
+            ErrorKind::Unsupported,
             format!("{what}: encrypted (password-protected), which is not supported"),
         ),
         ZipError::Io(io) => {

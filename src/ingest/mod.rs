@@ -309,7 +309,7 @@ impl Walker<'_> {
         if kind.is_some() && depth >= MAX_NESTING {
             let err = ArticleError::new(
                 Stage::Read,
-                ErrorKind::TooLarge,
+                ErrorKind::TooDeep,
                 format!(
                     "archives nested too deeply: this one would be level {} of nesting, more than the limit of {MAX_NESTING}; not opened",
                     depth + 1
@@ -660,7 +660,7 @@ mod tests {
         let got = collect(&[ok.display().to_string(), deep.display().to_string()]);
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0].1, "Text:# Title\n\nBody.\n");
-        assert_eq!(got[1].1, "failed:TooLarge");
+        assert_eq!(got[1].1, "failed:TooDeep");
     }
 
     #[test]
