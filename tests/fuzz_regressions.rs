@@ -3,24 +3,13 @@
 //! is `#[ignore = "fuzz finding: …, fix pending"]`, so the suite stays green until the fix lands;
 //! then the `ignore` goes.
 
-use std::io::Write;
+mod common;
+
+use common::archives::nested_gzip;
 use std::ops::ControlFlow;
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use svodka::config::InputConfig;
 use svodka::ingest::{Payload, Unit, walk};
-
-/// `bytes` gzipped `depth` times over (stored blocks: each layer adds ~25 bytes).
-fn nested_gzip(bytes: &[u8], depth: usize) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    for _ in 0..depth {
-        let mut gz = GzEncoder::new(Vec::with_capacity(out.len() + 32), Compression::none());
-        gz.write_all(&out).unwrap();
-        out = gz.finish().unwrap();
-    }
-    out
-}
 
 /// Walk one file named `name` holding `bytes`; the units' (source, what) in order.
 fn walk_file(name: &str, bytes: &[u8]) -> Vec<(String, String)> {

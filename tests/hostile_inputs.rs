@@ -3,6 +3,9 @@
 //! comes in, the run ends (never hangs, never crashes), every input unit gets exactly one
 //! record, and a bad one's error record names it and says what is wrong.
 
+mod common;
+
+use common::archives::nested_gzip;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -107,6 +110,14 @@ fn rand_suffix() -> String {
 
 const LIMIT: Duration = Duration::from_secs(60);
 
+/// Each record's (source, status, error kind).
+fn outcomes(r: &Run) -> Vec<(&str, &str, &str)> {
+    r.recs
+        .iter()
+        .map(|r| (source(r), r["status"].as_str().unwrap(), kind(r)))
+        .collect()
+}
+
 fn source(r: &Value) -> &str {
     r["source"].as_str().unwrap()
 }
@@ -117,17 +128,6 @@ fn kind(r: &Value) -> &str {
 
 fn message(r: &Value) -> &str {
     r["error"]["message"].as_str().unwrap_or("")
-}
-
-/// `bytes` gzipped `depth` times over (stored blocks: each layer adds ~25 bytes).
-fn nested_gzip(bytes: &[u8], depth: usize) -> Vec<u8> {
-    let mut out = bytes.to_vec();
-    for _ in 0..depth {
-        let mut gz = GzEncoder::new(Vec::with_capacity(out.len() + 32), Compression::none());
-        gz.write_all(&out).unwrap();
-        out = gz.finish().unwrap();
-    }
-    out
 }
 
 /// A tar holding `bytes` as `name`.
@@ -339,11 +339,7 @@ fn fifos_and_dangling_links_inside_a_directory_get_error_records() {
 
     let r = run(tmp.path(), &["corpus"], None, LIMIT);
     assert_eq!(r.code(), ERROR_RECORDS, "{}", r.stderr);
-    let got: Vec<(&str, &str, &str)> = r
-        .recs
-        .iter()
-        .map(|r| (source(r), r["status"].as_str().unwrap(), kind(r)))
-        .collect();
+    let got = outcomes(&r);
     assert_eq!(
         got,
         [
@@ -385,11 +381,7 @@ fn an_over_long_jsonl_line_is_one_error_and_the_next_line_still_runs() {
         LIMIT,
     );
     assert_eq!(r.code(), ERROR_RECORDS, "{}", r.stderr);
-    let got: Vec<(&str, &str, &str)> = r
-        .recs
-        .iter()
-        .map(|r| (source(r), r["status"].as_str().unwrap(), kind(r)))
-        .collect();
+    let got = outcomes(&r);
     assert_eq!(
         got,
         [

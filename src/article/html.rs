@@ -1139,6 +1139,17 @@ fn element_end(s: &[u8], mut pos: usize, name: &str, outer: &OpenElements) -> us
 mod tests {
     use super::*;
 
+    #[test]
+    fn list_item_stoppers_are_special_but_address_div_p() {
+        let derived: Vec<&str> = SPECIAL
+            .iter()
+            .copied()
+            // The list items themselves are the targets of the search, never its stoppers.
+            .filter(|t| !["address", "div", "p", "li", "dd", "dt"].contains(t))
+            .collect();
+        assert_eq!(SPECIAL_BUT_ADDRESS_DIV_P, derived.as_slice());
+    }
+
     const NEWS_PAGE: &str = r#"<!DOCTYPE html>
 <html lang="en-US">
 <head>

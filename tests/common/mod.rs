@@ -1,6 +1,7 @@
 //! Shared helpers for the reference tests: paths to tests/fixtures/spm and temporary OPUS-MT repo directories.
 #![allow(dead_code)]
 
+pub mod archives;
 pub mod corpus;
 
 use std::path::{Path, PathBuf};
