@@ -21,8 +21,15 @@ fn main() -> ExitCode {
         Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("svodka: error: {e}");
+            // Some messages already end with their source's text ("cannot read X: No such
+            // file…"); saying it again as a cause adds nothing.
+            let mut said = e.to_string();
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                if !said.ends_with(&text) {
+                    eprintln!("  caused by: {text}");
+                }
+                said = text;
             }
             ExitCode::from(1)
         }

@@ -544,4 +544,11 @@ fn a_marian_directory_without_its_source_spm_names_it() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("source.spm") && !err.contains("tokenizer.json"), "{err}");
+    // The chain does not say the OS error twice: "cannot read …/source.spm: No such file…"
+    // is not followed by a bare "caused by: No such file…".
+    let lines: Vec<&str> = err.lines().collect();
+    for w in lines.windows(2) {
+        let cause = w[1].trim_start().trim_start_matches("caused by: ");
+        assert!(!w[0].ends_with(cause), "a cause repeated: {err}");
+    }
 }
