@@ -142,13 +142,33 @@ fn resolved(path: &Path) -> Option<PathBuf> {
 /// the input, the second would read the run's own records back as articles.
 pub fn check_not_input(output: &str, inputs: &[String]) -> Result<(), Error> {
     if output == "-" {
-        return Ok(());
+        // `svodka run DIR > DIR/out.jsonl`: the shell has already created the file, but
+        // reading it back as an input would still feed the run its own records.
+        return match stdout_file() {
+            Some(path) => {
+                let named = PathBuf::from(format!("<stdout> = {}", path.display()));
+                check_path(&named, &path, inputs)
+            }
+            None => Ok(()),
+        };
     }
     let out_path = Path::new(output);
     let Some(out) = resolved(out_path) else {
         return Ok(()); // its directory does not exist: opening it will say so
     };
-    let out_meta = std::fs::metadata(&out).ok();
+    check_path(out_path, &out, inputs)
+}
+
+/// The regular file standard output is redirected to, where the system says (Linux's
+/// `/proc/self/fd/1`); pipes, terminals and `/dev/null` are not files an input can be.
+fn stdout_file() -> Option<PathBuf> {
+    let path = std::fs::read_link("/proc/self/fd/1").ok()?;
+    std::fs::metadata(&path).ok()?.is_file().then_some(path)
+}
+
+/// `out` (resolved, named `out_path` in the message) against each input.
+fn check_path(out_path: &Path, out: &Path, inputs: &[String]) -> Result<(), Error> {
+    let out_meta = std::fs::metadata(out).ok();
     for input in inputs.iter().filter(|i| *i != "-") {
         let Ok(inp) = Path::new(input).canonicalize() else {
             continue; // a missing input becomes an error record of its own

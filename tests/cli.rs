@@ -867,6 +867,38 @@ fn an_output_that_is_an_input_is_refused_and_the_input_kept() {
     assert!(matches!(code(&o), 0 | 3), "{}", stderr(&o));
 }
 
+/// `svodka run DIR > DIR/out.jsonl`: standard output is a file inside the input, which the
+/// run would read back as an article (Linux names the file behind fd 1).
+#[cfg(target_os = "linux")]
+#[test]
+fn standard_output_redirected_into_an_input_directory_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("articles");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::copy(articles().join("ru-flood.md"), dir.join("ru-flood.md")).unwrap();
+    let redirect = std::fs::File::create(dir.join("out.jsonl")).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_svodka"))
+        .args(["run", "articles"])
+        .current_dir(tmp.path())
+        .stdout(redirect)
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{err}");
+    assert!(err.contains("<stdout>") && err.contains("out.jsonl"), "{err}");
+    assert_eq!(std::fs::metadata(dir.join("out.jsonl")).unwrap().len(), 0);
+    // Redirected beside the input it runs.
+    let beside = std::fs::File::create(tmp.path().join("out.jsonl")).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_svodka"))
+        .args(["run", "-q", "--set", "translate.models={}", "articles"])
+        .current_dir(tmp.path())
+        .stdout(beside)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(lines(&std::fs::read(tmp.path().join("out.jsonl")).unwrap()).len(), 1);
+}
+
 #[test]
 fn too_many_threads_are_capped_with_a_message() {
     let o = svodka(&[
