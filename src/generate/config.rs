@@ -104,6 +104,12 @@ pub struct GenerationConfig {
     pub remove_invalid_values: Option<bool>,
     /// Sampling is not supported for seq2seq generation; accepted only when false.
     pub do_sample: Option<bool>,
+    /// Whether `max_length` came from a layer merged on top of the model's files (a card,
+    /// `pipeline.toml`, `--set`: what transformers receives as `generate()` kwargs). transformers
+    /// reads a `max_length` of 20 from the model's files as its own default, "20 new tokens",
+    /// but a 20 passed to `generate()` as 20 in all, start token included.
+    #[serde(skip)]
+    pub max_length_from_call: bool,
 }
 
 /// The keys of [`GenerationConfig`], for filtering Hugging Face files and checking `--set`.
@@ -137,6 +143,9 @@ macro_rules! merge_fields {
 impl GenerationConfig {
     /// Layer `other` on top: every field it sets wins.
     pub fn merge(&mut self, other: &GenerationConfig) {
+        if other.max_length.is_some() {
+            self.max_length_from_call = true;
+        }
         merge_fields!(
             self,
             other,
@@ -243,8 +252,13 @@ impl GenerationConfig {
         let prompt = 1;
         let max_length = match (self.max_new_tokens, self.max_length) {
             (Some(n), _) => n + prompt,
-            // transformers turns its own default of 20 into "20 new tokens".
-            (None, None) | (None, Some(20)) => {
+            // transformers turns its own default of 20 into "20 new tokens", unless the call
+            // passed it.
+            (None, None) => {
+                let m = 20 + prompt;
+                max_position_embeddings.map_or(m, |p| m.min(p))
+            }
+            (None, Some(20)) if !self.max_length_from_call => {
                 let m = 20 + prompt;
                 max_position_embeddings.map_or(m, |p| m.min(p))
             }
@@ -329,6 +343,20 @@ mod tests {
         });
         let r = g2.resolve(None).unwrap();
         assert_eq!((r.max_length, r.min_length), (8, 4));
+        // 20 in the model's files is transformers' default, "20 new tokens"; 20 passed on top
+        // is 20 in all.
+        let files = GenerationConfig {
+            decoder_start_token_id: Some(1),
+            max_length: Some(20),
+            ..Default::default()
+        };
+        assert_eq!(files.resolve(None).unwrap().max_length, 21);
+        let mut call = files.clone();
+        call.merge(&GenerationConfig {
+            max_length: Some(20),
+            ..Default::default()
+        });
+        assert_eq!(call.resolve(None).unwrap().max_length, 20);
         let d = GenerationConfig {
             decoder_start_token_id: Some(1),
             ..Default::default()
