@@ -10,10 +10,10 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use svodka::article;
+use svodka::backends::{Lead, Loader, Summarizer, SummaryInput};
 use svodka::chunk::{EstimateCounter, chunk_text, split_sentences};
 use svodka::config::PipelineConfig;
 use svodka::ingest::{Format, Payload};
-use svodka::tasks::{Lead, Loaded, Summarizer, SummaryInput, load_summarizer, load_translator};
 
 fn sample(name: &str) -> String {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -85,10 +85,16 @@ fn benches(c: &mut Criterion) {
     let mut cfg = PipelineConfig::default();
     cfg.translate.generate.max_new_tokens = Some(16);
     cfg.summarize.generate.max_new_tokens = Some(16);
-    let loaded = Loaded::default();
-    let marian = load_translator(&cfg, &loaded, &spec("marian/base"), "ru", "en").expect("marian fixture");
-    let bart = load_summarizer(&cfg, &loaded, &spec("seq2seq/bart"), Some("en")).expect("bart fixture");
-    let gguf = load_translator(&cfg, &loaded, &spec("gguf/tiny_qwen2.gguf"), "ru", "en").expect("gguf fixture");
+    let loader = Loader::default();
+    let marian = loader
+        .translator(&cfg, &spec("marian/base"), "ru", "en")
+        .expect("marian fixture");
+    let bart = loader
+        .summarizer(&cfg, &spec("seq2seq/bart"), Some("en"))
+        .expect("bart fixture");
+    let gguf = loader
+        .translator(&cfg, &spec("gguf/tiny_qwen2.gguf"), "ru", "en")
+        .expect("gguf fixture");
     let mut g = c.benchmark_group("tokenize");
     g.throughput(Throughput::Bytes(body.len() as u64));
     for (name, counter) in [

@@ -18,10 +18,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use candle_core::{DType, Device};
+use svodka::backends::generation_settings;
 use svodka::generate::GenerationConfig;
 use svodka::generate::search::generate;
 use svodka::models::load_seq2seq;
-use svodka::tasks::seq2seq::generation_settings;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();

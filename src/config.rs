@@ -498,10 +498,44 @@ fn check_lang_list(key: &str, langs: &[String]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// What command-line options (other than `--set`) change in the configuration: typed, and
+/// applied after the file and the `--set` overrides, as ripgrep turns its low-level arguments
+/// into high-level ones.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `-o/--output`: `output.path`.
+    pub output: Option<String>,
+    /// `--threads`: `run.threads`.
+    pub threads: Option<usize>,
+}
+
 impl PipelineConfig {
+    /// [`PipelineConfig::load`], then the command line's typed `overrides`, then validation.
+    pub fn load_with(
+        path: Option<&Path>,
+        sets: &[String],
+        overrides: &Overrides,
+    ) -> Result<PipelineConfig, ConfigError> {
+        let mut cfg = Self::load_unchecked(path, sets)?;
+        if let Some(o) = &overrides.output {
+            cfg.output.path = o.clone();
+        }
+        if let Some(t) = overrides.threads {
+            cfg.run.threads = t;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Load the configuration: `path` if given, else `./pipeline.toml` if it exists, else
     /// the built-in defaults; then apply `--set` overrides in order and validate.
     pub fn load(path: Option<&Path>, sets: &[String]) -> Result<PipelineConfig, ConfigError> {
+        let cfg = Self::load_unchecked(path, sets)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn load_unchecked(path: Option<&Path>, sets: &[String]) -> Result<PipelineConfig, ConfigError> {
         let default_path = Path::new("pipeline.toml");
         let (origin, text) = match path {
             Some(p) => (p.to_path_buf(), Some(read(p)?)),
@@ -526,9 +560,7 @@ impl PipelineConfig {
         } else {
             format!("{origin} with --set")
         };
-        let cfg = from_table(value, &origin)?;
-        cfg.validate()?;
-        Ok(cfg)
+        from_table(value, &origin)
     }
 
     /// Reject values that parse but make no sense.
@@ -673,6 +705,36 @@ impl PipelineConfig {
             }
         }
         Ok(())
+    }
+
+    /// The translators the run loads, each with the key that named it: `translate.models`,
+    /// or, when `llm.model` is set, that one file for every pair of `summarize.languages`.
+    pub fn translator_specs(&self) -> Vec<(TranslatorSpec, String)> {
+        if self.llm.model.is_empty() {
+            return self
+                .translate
+                .models
+                .pairs()
+                .into_iter()
+                .map(|t| {
+                    let key = format!("translate.models.{}", t.pair);
+                    (t, key)
+                })
+                .collect();
+        }
+        let langs = &self.summarize.languages;
+        langs
+            .iter()
+            .flat_map(|a| langs.iter().filter(move |b| *b != a).map(move |b| format!("{a}-{b}")))
+            .map(|pair| {
+                let t = TranslatorSpec {
+                    pair,
+                    spec: self.llm.model.clone(),
+                    auto: false,
+                };
+                (t, "llm.model".to_string())
+            })
+            .collect()
     }
 
     /// The effective configuration as TOML, for `svodka config`.

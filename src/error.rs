@@ -1,14 +1,14 @@
-//! Typed errors of the library.
+//! The run-stopping errors of the library.
 //!
-//! Two kinds, kept apart on purpose (as ripgrep does): a [`Error`] stops the run (bad
-//! configuration, an output that cannot be written) and `main` prints its source chain;
-//! an [`ArticleError`] belongs to one input article, becomes an error record in the output,
-//! and the run goes on. Each keeps the stage it happened in and a machine-readable kind,
-//! because the record's `error` object carries both.
+//! Two kinds of error are kept apart on purpose (as ripgrep does): an [`Error`] stops the
+//! run (bad configuration, a model named outright that cannot be loaded, an output that cannot
+//! be written) and `main` prints its source chain; a
+//! [`crate::record_error::ArticleError`] belongs to one input article, becomes an error
+//! record, and the run goes on. This module sits at the top of the house, since it gathers
+//! the errors of every stage below; the per-article errors live in a leaf module that every
+//! stage may use.
 
 use std::path::PathBuf;
-
-use serde::{Deserialize, Serialize};
 
 /// A failure that ends the whole run; exit status 1.
 #[derive(Debug, thiserror::Error)]
@@ -42,104 +42,15 @@ pub enum Error {
     #[error("cannot resume into `{}`: {reason}", path.display())]
     Resume { path: PathBuf, reason: String },
     #[error("cannot set up the models")]
-    Tasks(#[source] Box<crate::tasks::TaskError>),
+    Backends(#[source] Box<crate::backends::LoadError>),
     #[error("cannot start the worker pool")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
     #[error("the {stage} stage stopped unexpectedly")]
     Stage { stage: &'static str },
 }
 
-impl From<crate::tasks::TaskError> for Error {
-    fn from(e: crate::tasks::TaskError) -> Self {
-        Error::Tasks(Box::new(e))
-    }
-}
-
-/// The pipeline stage an article failed in; serialised into the record's `error.stage`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    Read,
-    Decode,
-    Parse,
-    Chunk,
-    Summarize,
-    Translate,
-}
-
-impl std::fmt::Display for Stage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = match self {
-            Stage::Read => "read",
-            Stage::Decode => "decode",
-            Stage::Parse => "parse",
-            Stage::Chunk => "chunk",
-            Stage::Summarize => "summarize",
-            Stage::Translate => "translate",
-        };
-        f.write_str(s)
-    }
-}
-
-/// What went wrong with one article; serialised into the record's `error.kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The file or member could not be read (I/O error, missing path).
-    Io,
-    /// The archive ended in the middle of this member, or its compressed stream is corrupt.
-    Truncated,
-    /// Larger than `input.max_bytes`.
-    TooLarge,
-    /// An archive nested deeper than svodka opens (`ingest::MAX_NESTING`).
-    TooDeep,
-    /// Something svodka cannot read by design: an encrypted archive member, a compression
-    /// method it does not have.
-    Unsupported,
-    /// Looks like a binary file, not text.
-    Binary,
-    /// No text at all (zero bytes, whitespace only, or no body after parsing).
-    Empty,
-    /// Bytes that are not valid in the detected encoding.
-    Encoding,
-    /// A JSONL line that is not a JSON object with a string `text`.
-    Json,
-    /// An HTML page with no visible article text.
-    NoBody,
-    /// A model backend failed on this article.
-    Model,
-}
-
-/// One article's failure: becomes an error record, never stops the run.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{stage}: {message}")]
-pub struct ArticleError {
-    pub stage: Stage,
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl ArticleError {
-    pub fn new(stage: Stage, kind: ErrorKind, message: impl Into<String>) -> Self {
-        ArticleError {
-            stage,
-            kind,
-            message: message.into(),
-        }
-    }
-
-    /// An I/O error while reading, keeping the OS's wording.
-    pub fn io(err: &std::io::Error) -> Self {
-        let kind = if err.kind() == std::io::ErrorKind::UnexpectedEof {
-            ErrorKind::Truncated
-        } else {
-            ErrorKind::Io
-        };
-        let message = if kind == ErrorKind::Truncated {
-            format!("truncated: the data ends unexpectedly ({err})")
-        } else {
-            err.to_string()
-        };
-        ArticleError::new(Stage::Read, kind, message)
+impl From<crate::backends::LoadError> for Error {
+    fn from(e: crate::backends::LoadError) -> Self {
+        Error::Backends(Box::new(e))
     }
 }

@@ -10,12 +10,12 @@ use std::ops::ControlFlow;
 
 use serde::Serialize;
 
+use crate::backends::Backends;
 use crate::config::PipelineConfig;
 use crate::error::Error;
 use crate::ingest::{self, Unit};
 use crate::output::{Counts, Record, Status};
 use crate::pipeline::{Prepared, prepare};
-use crate::tasks::Tasks;
 
 #[derive(Serialize)]
 struct ChunkView<'a> {
@@ -51,7 +51,8 @@ pub fn inspect(
     // Never a model: inspect must work where the run's models are not (yet) there, and must
     // not download them. Chunks are therefore counted with svodka's token estimate and
     // `chunk.max_tokens`; a run with a model tokenizer counts with it and may cut elsewhere.
-    let tasks = Tasks::without_models(cfg);
+    let backends = Backends::without_models(cfg);
+    let chunking = backends.chunking(cfg);
     let mut counts = Counts::default();
     let mut seen = 0usize;
     let mut result = Ok(());
@@ -60,7 +61,7 @@ pub fn inspect(
             return ControlFlow::Break(());
         }
         seen += 1;
-        let line = match prepare(unit, cfg, &tasks) {
+        let line = match prepare(unit, cfg, chunking) {
             Prepared::Job(job) => {
                 counts.add(Status::Ok);
                 let a = &job.article;

@@ -1,18 +1,23 @@
 //! svodka: news archives in, one JSONL record per article out.
 //!
 //! The stages, each in a module of its name: [`ingest`] (inputs → units) → [`article`]
-//! (units → articles) → [`chunk`] (sentences and token-budget chunks) → [`batch`] (chunks of
-//! many articles → model batches) → [`tasks`] (summarisers and translators) → [`output`]
-//! (records, crash-safe writes), with [`manifest`] (the run's fingerprint for `--resume`).
-//! [`pipeline`] runs them; [`inspect`] shows the first three.
+//! (units → articles) → [`chunk`] (sentences and token-budget chunks) → [`backends`] (the
+//! models, loaded once; each packs its own batches) → [`plan`] (the configuration as routes)
+//! → [`execute`] (a wave of articles through the plan) → [`output`] (records, crash-safe
+//! writes), with [`manifest`] (the run's fingerprint for `--resume`). [`pipeline`] runs them
+//! on the threads [`runtime`] sets up; [`inspect`] shows the first three. Per-article errors
+//! ([`record_error`]) and the [`task`] names sit at the bottom, the run-stopping [`error`]s at
+//! the top.
 
 pub mod article;
+pub mod backends;
 pub mod batch;
 pub mod bench;
 pub mod chunk;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod execute;
 pub mod generate;
 pub mod ingest;
 pub mod inspect;
@@ -22,6 +27,9 @@ pub mod models;
 pub mod oneoff;
 pub mod output;
 pub mod pipeline;
+pub mod plan;
+pub mod record_error;
+pub mod runtime;
 pub mod score;
-pub mod tasks;
+pub mod task;
 pub mod tokenizer;

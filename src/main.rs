@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use svodka::cli::{Cli, Command, ModelsCommand};
-use svodka::config::PipelineConfig;
+use svodka::config::{Overrides, PipelineConfig};
 use svodka::pipeline::{self, RunOptions};
 
 fn main() -> ExitCode {
@@ -89,7 +89,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Translate(args) => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &task_sets(&g.sets, "translate"))?;
-            size_compute_pool(&cfg.run, g.quiet);
+            init_runtime(&cfg.run, g.quiet);
             let failed =
                 svodka::oneoff::translate(&cfg, args.model.as_deref(), &args.from, &args.to, args.file.as_deref())?;
             Ok(if failed > 0 {
@@ -100,7 +100,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Summarize(args) => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &task_sets(&g.sets, "summarize"))?;
-            size_compute_pool(&cfg.run, g.quiet);
+            init_runtime(&cfg.run, g.quiet);
             let failed =
                 svodka::oneoff::summarize(&cfg, args.model.as_deref(), args.lang.as_deref(), args.file.as_deref())?;
             Ok(if failed > 0 {
@@ -158,15 +158,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(if bad > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
         }
         Command::Run(args) => {
-            let mut sets = g.sets.clone();
-            if let Some(o) = &args.output {
-                sets.push(format!("output.path={}", toml_string(o)));
-            }
-            if let Some(t) = args.threads {
-                sets.push(format!("run.threads={t}"));
-            }
-            let cfg = PipelineConfig::load(g.config.as_deref(), &sets)?;
-            size_compute_pool(&cfg.run, g.quiet);
+            let overrides = Overrides {
+                output: args.output.clone(),
+                threads: args.threads,
+            };
+            let cfg = PipelineConfig::load_with(g.config.as_deref(), &g.sets, &overrides)?;
+            init_runtime(&cfg.run, g.quiet);
             let opts = RunOptions {
                 inputs: args.inputs,
                 resume: args.resume,
@@ -208,34 +205,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Model computation (batches in parallel, and candle's kernels inside each) shares rayon's
-/// global pool, so workers × intra-op threads stay within `run.threads` (0 = one per core).
-fn size_compute_pool(run: &svodka::config::RunConfig, quiet: bool) {
-    let (n, capped) = run.effective_threads();
-    if let Some(msg) = capped
+/// Set up the threads once, from the loaded configuration (see svodka::runtime).
+fn init_runtime(run: &svodka::config::RunConfig, quiet: bool) {
+    if let Some(msg) = svodka::runtime::init(run)
         && !quiet
     {
         eprintln!("svodka: {msg}");
-    }
-    // candle's kernels run on pools of their own, sized by CANDLE_NUM_THREADS (else
-    // RAYON_NUM_THREADS, else the physical cores) when first used: size them to the same
-    // number, unless the user set one, so `--threads` bounds the whole run. RAYON_NUM_THREADS
-    // matters on its own too: without it candle works out the physical cores again, by
-    // reading /proc/cpuinfo, at every matrix product (a third of the time of a small model's
-    // decoding step; `cargo bench --bench pipeline`, end-to-end).
-    let candle = std::env::var("CANDLE_NUM_THREADS").ok();
-    let rayon_set = std::env::var_os("RAYON_NUM_THREADS").is_some();
-    // SAFETY: called at start-up, before any other thread exists.
-    unsafe {
-        if candle.is_none() && !rayon_set {
-            std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
-        }
-        if !rayon_set {
-            std::env::set_var("RAYON_NUM_THREADS", candle.unwrap_or_else(|| n.to_string()));
-        }
-    }
-    if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
-        tracing::debug!("rayon's global pool was already set up: {e}");
     }
 }
 
@@ -247,9 +222,4 @@ fn task_sets(sets: &[String], task: &str) -> Vec<String> {
             None => s.clone(),
         })
         .collect()
-}
-
-/// Quote a path as a TOML string for a `--set` override.
-fn toml_string(s: &str) -> String {
-    toml::Value::String(s.to_string()).to_string()
 }

@@ -5,10 +5,11 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+use crate::backends::{LoadError, Loader, Summarizer, SummaryInput};
 use crate::config::PipelineConfig;
 use crate::error::Error;
 use crate::models::{card, hub};
-use crate::tasks::{Summarizer, SummaryInput, TaskError, load_summarizer, load_translator};
+use crate::task::Task;
 
 /// Lines are translated in blocks of this many, so a large file streams.
 const BLOCK: usize = 256;
@@ -77,8 +78,8 @@ pub fn translate(
             })
         })?,
     };
-    let tr = load_translator(cfg, &Default::default(), &spec, from, to).map_err(|source| {
-        Error::from(TaskError::Model {
+    let tr = Loader::default().translator(cfg, &spec, from, to).map_err(|source| {
+        Error::from(LoadError::Model {
             key: format!("--model {spec}"),
             source: Box::new(source),
         })
@@ -105,8 +106,8 @@ pub fn summarize(
     file: Option<&Path>,
 ) -> Result<usize, Error> {
     let spec = model.unwrap_or(&cfg.summarize.model);
-    let summarizer: Box<dyn Summarizer> = load_summarizer(cfg, &Default::default(), spec, lang).map_err(|source| {
-        Error::from(TaskError::Model {
+    let summarizer: Box<dyn Summarizer> = Loader::default().summarizer(cfg, spec, lang).map_err(|source| {
+        Error::from(LoadError::Model {
             key: format!("--model {spec}"),
             source: Box::new(source),
         })
@@ -146,7 +147,7 @@ pub fn models_list() -> Result<(), Error> {
     let mut out = String::from("NAME\tFAMILY\tTASK\tLANGUAGES\tREPO@REVISION\tCACHED\n");
     for c in card::all() {
         let cached = hub::cached_dir(&c).map_or("no".to_string(), |d| d.display().to_string());
-        let langs = if c.task == "summarize" {
+        let langs = if c.task == Task::Summarize {
             c.serves().join(",")
         } else if c.languages.len() > 1 {
             // One checkpoint for every direction between its languages (NLLB).
@@ -173,7 +174,7 @@ fn print_lines_raw(s: &str) -> Result<(), Error> {
 
 fn find_card(name: &str) -> Result<card::Card, Error> {
     card::find(name).ok_or_else(|| {
-        Error::from(TaskError::Model {
+        Error::from(LoadError::Model {
             key: format!("model `{name}`"),
             source: Box::new(crate::models::ModelError::UnknownModel {
                 spec: name.to_string(),
@@ -198,7 +199,7 @@ pub fn models_fetch(name: &str, progress: bool) -> Result<(), Error> {
     let dir = match hub::cached_dir(&c) {
         Some(d) => d,
         None => hub::fetch(&c, progress).map_err(|source| {
-            Error::from(TaskError::Model {
+            Error::from(LoadError::Model {
                 key: format!("model `{name}`"),
                 source: Box::new(source),
             })

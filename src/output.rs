@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ArticleError, Error, ErrorKind, Stage};
+use crate::error::Error;
+use crate::record_error::ArticleError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -21,24 +22,6 @@ pub enum Status {
     Ok,
     Error,
     Skipped,
-}
-
-/// The record's `error` object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ErrorInfo {
-    pub stage: Stage,
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl From<ArticleError> for ErrorInfo {
-    fn from(e: ArticleError) -> Self {
-        ErrorInfo {
-            stage: e.stage,
-            kind: e.kind,
-            message: e.message,
-        }
-    }
 }
 
 /// One output line: one input article.
@@ -67,7 +50,7 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<ErrorInfo>,
+    pub error: Option<ArticleError>,
 }
 
 impl Record {
@@ -91,7 +74,7 @@ impl Record {
             timings_ms: BTreeMap::new(),
             translation: BTreeMap::new(),
             skip_reason: None,
-            error: Some(err.into()),
+            error: Some(err),
         }
     }
 
@@ -330,6 +313,7 @@ pub fn resume_point(path: &Path) -> Result<ResumePoint, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record_error::{ErrorKind, Stage};
 
     fn rec(source: &str) -> Record {
         Record::failed(source.into(), ArticleError::new(Stage::Read, ErrorKind::Io, "x"))

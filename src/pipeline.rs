@@ -15,9 +15,10 @@
 //! cannot deadlock the pool. The model stage takes every article that is ready and runs
 //! them as one wave, so batches fill up exactly when the models are the bottleneck.
 //!
-//! Parsing runs on its own rayon pool, models on rayon's global pool: parse workers block on
-//! the unit channel while they wait for input, and must never occupy the threads that the
-//! model stage's batches (and candle's kernels inside them) need.
+//! Parsing runs on its own rayon pool, models on rayon's global pool (both from
+//! [`crate::runtime`]): parse workers block on the unit channel while they wait for input, and
+//! must never occupy the threads that the model stage's batches (and candle's kernels inside
+//! them) need.
 //!
 //! Units are numbered in input order; record n is unit n. That is what makes `--resume`
 //! simple: skip the units already written, and check the last one written is the same input.
@@ -32,13 +33,15 @@ use crossbeam_channel::{bounded, unbounded};
 use rayon::iter::{ParallelBridge, ParallelIterator};
 
 use crate::article::{self, Article};
-use crate::chunk::{Chunk, EstimateCounter, chunk_text};
+use crate::backends::{Backends, Chunking, LoadError};
+use crate::chunk::Chunk;
 use crate::config::{PipelineConfig, UnsupportedLanguage};
 use crate::error::Error;
+use crate::execute::{Input, execute};
 use crate::ingest::{self, Payload, Unit};
 use crate::manifest::Manifest;
 use crate::output::{Counts, Record, Status, Writer, resume_point};
-use crate::tasks::{TaskInput, Tasks};
+use crate::plan::Plan;
 
 /// What the command line adds to the configuration.
 #[derive(Debug, Clone, Default)]
@@ -87,7 +90,7 @@ fn ms(since: Instant) -> f64 {
 
 /// Decode, parse, detect the language, apply the language policy, chunk (with the token
 /// counter of the model that will read the article, if there is one).
-pub fn prepare(unit: Unit, cfg: &PipelineConfig, tasks: &Tasks) -> Prepared {
+pub fn prepare(unit: Unit, cfg: &PipelineConfig, chunking: Chunking<'_>) -> Prepared {
     let t = Instant::now();
     let article = match article::parse(&unit.source, unit.payload, &cfg.language.served) {
         Ok(a) => a,
@@ -111,7 +114,7 @@ pub fn prepare(unit: Unit, cfg: &PipelineConfig, tasks: &Tasks) -> Prepared {
     }
     let t = Instant::now();
     let lang = article.lang.as_deref().unwrap_or("en");
-    let chunks = chunk_article(cfg, tasks, &article.body, lang);
+    let chunks = chunking.chunk(&article.body, lang);
     let mut timings = BTreeMap::new();
     timings.insert("parse".into(), parse_ms);
     timings.insert("chunk".into(), ms(t));
@@ -146,23 +149,6 @@ fn base_record(a: &Article, chunks: Option<usize>) -> Record {
     }
 }
 
-/// Chunk budget: the configured one, tightened to the summariser's input limit.
-/// Chunks of a `lang` article as the models that read it count tokens: their counter and
-/// budget where they have one, else the estimate and `chunk.max_tokens`.
-pub fn chunk_article(cfg: &PipelineConfig, tasks: &Tasks, body: &str, lang: &str) -> Vec<Chunk> {
-    let base = chunk_budget(cfg, tasks);
-    match tasks.chunking_for(lang) {
-        Some((counter, limit)) => chunk_text(body, lang, limit.map_or(base, |l| l.min(base)), counter),
-        None => chunk_text(body, lang, base, &EstimateCounter),
-    }
-}
-
-pub fn chunk_budget(cfg: &PipelineConfig, tasks: &Tasks) -> usize {
-    tasks
-        .max_input_tokens()
-        .map_or(cfg.chunk.max_tokens, |m| m.min(cfg.chunk.max_tokens))
-}
-
 /// A fault-injection hook for the crash test: slow the writer down so a run can be killed
 /// part-way at a predictable point. Not a setting; unset in normal use.
 fn write_delay() -> Option<Duration> {
@@ -176,9 +162,11 @@ fn write_delay() -> Option<Duration> {
 pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error> {
     let start = Instant::now();
     crate::output::check_not_input(&cfg.output.path, &opts.inputs)?;
-    let tasks = Tasks::from_config(cfg)?;
+    let backends = Backends::from_config(cfg)?;
+    let plan = Plan::new(cfg, &backends).map_err(LoadError::from)?;
+    let chunking = backends.chunking(cfg);
     if opts.notices
-        && let Some(notice) = tasks.translation_notice()
+        && let Some(notice) = backends.translation_notice()
     {
         eprintln!("svodka: {notice}");
     }
@@ -227,11 +215,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     {
         m.write(out_path)?;
     }
-    let (threads, _) = cfg.run.effective_threads();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("svodka-parse-{i}"))
-        .build()?;
+    let pool = crate::runtime::parse_pool(&cfg.run)?;
 
     let progress = opts.progress.then(|| {
         let total =
@@ -307,13 +291,12 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
 
         // Parse pool: decode, parse, chunk in parallel; results leave in any order.
         let rec_tx_parse = rec_tx.clone();
-        let tasks = &tasks;
         s.spawn(move || {
             pool.install(|| {
                 unit_rx
                     .into_iter()
                     .par_bridge()
-                    .for_each(|(n, unit)| match prepare(unit, cfg, tasks) {
+                    .for_each(|(n, unit)| match prepare(unit, cfg, chunking) {
                         Prepared::Job(job) => {
                             let _ = job_tx.send((n, job));
                         }
@@ -325,6 +308,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         });
 
         // Model stage: everything ready forms one wave, batched across articles.
+        let (backends, plan) = (&backends, &plan);
         s.spawn(move || {
             while let Ok(first) = job_rx.recv() {
                 let mut wave = vec![first];
@@ -334,15 +318,15 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                         Err(_) => break,
                     }
                 }
-                let inputs: Vec<TaskInput<'_>> = wave
+                let inputs: Vec<Input<'_>> = wave
                     .iter()
-                    .map(|(_, j)| TaskInput {
+                    .map(|(_, j)| Input {
                         body: &j.article.body,
                         lang: j.article.lang.as_deref(),
                         chunks: &j.chunks,
                     })
                     .collect();
-                let outcomes = tasks.run(&inputs);
+                let outcomes = execute(backends, plan, chunking, &inputs);
                 for ((n, job), o) in wave.into_iter().zip(outcomes) {
                     let mut rec = base_record(&job.article, Some(job.chunks.len()));
                     rec.timings_ms = job.timings;
@@ -359,7 +343,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                     rec.models = o.models;
                     if let Some(e) = o.error {
                         rec.status = Status::Error;
-                        rec.error = Some(e.into());
+                        rec.error = Some(e);
                     }
                     if rec_tx.send((n, rec)).is_err() {
                         return;
@@ -411,8 +395,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         counts,
         written,
         elapsed: start.elapsed(),
-        untranslated: tasks.unavailable().iter().map(|u| u.pair.clone()).collect(),
-        translating: tasks.translates(),
+        untranslated: backends.unavailable().iter().map(|u| u.pair.clone()).collect(),
+        translating: !backends.translators().is_empty(),
     })
 }
 

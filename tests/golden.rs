@@ -99,6 +99,7 @@ fn scenarios() -> Vec<(&'static str, Vec<String>)> {
                 "summarize.model={}",
                 path("tests/fixtures/gguf/tiny_llama.gguf")
             ));
+            s.push("llm.max_new_tokens=12".into());
             s
         }),
     ]
@@ -111,6 +112,11 @@ fn normalise(line: &str, root: &str) -> String {
         o.remove("timings_ms");
     }
     serde_json::to_string(&v).unwrap().replace(root, "<root>")
+}
+
+/// The first 400 characters of a line, for messages.
+fn short(line: &str) -> String {
+    line.chars().take(400).collect()
 }
 
 #[test]
@@ -163,8 +169,8 @@ fn fixture_runs_give_the_committed_records() {
             failures.push(format!(
                 "{name}: line {} differs\n  got:  {}\n  want: {}\n  stderr: {stderr}",
                 first + 1,
-                got.lines().nth(first).unwrap_or("<none>"),
-                want.lines().nth(first).unwrap_or("<none>")
+                short(got.lines().nth(first).unwrap_or("<none>")),
+                short(want.lines().nth(first).unwrap_or("<none>"))
             ));
         }
     }

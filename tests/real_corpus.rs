@@ -15,8 +15,8 @@ use common::corpus::read;
 
 use serde_json::Value;
 use svodka::article::{jsonl, markdown, paragraphs_of};
+use svodka::backends::{Lead, Summarizer, SummaryInput};
 use svodka::chunk::split_sentences;
-use svodka::tasks::{Lead, Summarizer, SummaryInput};
 
 /// Whitespace runs (NBSP included) folded to one space.
 fn collapse(s: &str) -> String {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::error::{ArticleError, ErrorKind, Stage};
+use crate::record_error::{ArticleError, ErrorKind, Stage};
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Line {

@@ -12,8 +12,8 @@ pub mod markdown;
 
 use sha2::{Digest, Sha256};
 
-use crate::error::{ArticleError, ErrorKind, Stage};
 use crate::ingest::{Format, Payload, encoding};
+use crate::record_error::{ArticleError, ErrorKind, Stage};
 
 /// One parsed article.
 #[derive(Debug, Clone, PartialEq)]

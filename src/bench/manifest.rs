@@ -125,7 +125,7 @@ pub fn model_info(
     located: Option<&crate::models::hub::Located>,
     dtype: &str,
 ) -> std::io::Result<ModelInfo> {
-    if crate::tasks::llm::is_gguf(spec) {
+    if matches!(crate::backends::Spec::parse(spec), crate::backends::Spec::Gguf(_)) {
         let p = PathBuf::from(spec);
         return Ok(ModelInfo {
             spec: spec.into(),

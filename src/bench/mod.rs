@@ -86,15 +86,11 @@ pub fn bench(opts: &BenchOptions) -> Result<(Report, Vec<PathBuf>), BenchError> 
             .arg(i.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        // candle and rayon read these when their pools start (0 = one per core).
-        let threads = if m.threads > 0 {
-            m.threads
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        };
-        cmd.env("CANDLE_NUM_THREADS", threads.to_string())
-            .env("RAYON_NUM_THREADS", threads.to_string());
+            .stderr(Stdio::inherit())
+            // The child sizes its pools from the model's `threads` (crate::runtime), not from
+            // whatever this environment says.
+            .env_remove("RAYON_NUM_THREADS")
+            .env_remove("CANDLE_NUM_THREADS");
         let out = cmd.output().map_err(|source| BenchError::Spawn {
             exe: opts.exe.clone(),
             source,

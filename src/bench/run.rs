@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use super::manifest::{Machine, ModelInfo};
 use super::suite::{ModelRun, Suite, Task, TaskKind};
+use crate::backends::{Backends, Loader, Spec, Summarizer, Translator};
 use crate::chunk::{EstimateCounter, TokenCounter};
 use crate::config::PipelineConfig;
+use crate::execute::{Input, execute};
 use crate::metrics;
-use crate::tasks::{Loaded, TaskInput, Tasks, load_summarizer, load_translator};
+use crate::plan::Plan;
 
 /// Quality of one model on one task, 0–100.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -142,17 +144,26 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// The backend under test, seen through one batch call.
+/// The backend under test, seen through one batch call: a translator, or a summariser with
+/// the plan and map-reduce a run gives it.
 enum Backend {
-    Translate(Box<dyn crate::tasks::Translator>),
-    Summarize(Box<Tasks>, String),
+    Translate(Box<dyn Translator>),
+    Summarize(Box<(Backends, Plan)>, String),
 }
 
 impl Backend {
     fn counter(&self) -> Option<&dyn TokenCounter> {
         match self {
             Backend::Translate(t) => t.counter(),
-            Backend::Summarize(t, lang) => t.chunking_for(lang).map(|(c, _)| c),
+            Backend::Summarize(b, _) => b.0.summarizer().counter(),
+        }
+    }
+
+    /// How the backend packs `texts` into batches.
+    fn batches(&self, texts: &[&str]) -> Vec<Vec<usize>> {
+        match self {
+            Backend::Translate(t) => t.batches(texts),
+            Backend::Summarize(b, _) => b.0.summarizer().batches(texts),
         }
     }
 
@@ -160,22 +171,20 @@ impl Backend {
     fn run(&self, cfg: &PipelineConfig, texts: &[&str]) -> Vec<Option<String>> {
         match self {
             Backend::Translate(t) => t.translate(texts).into_iter().map(Result::ok).collect(),
-            Backend::Summarize(tasks, lang) => {
-                let chunks: Vec<_> = texts
-                    .iter()
-                    .map(|b| crate::pipeline::chunk_article(cfg, tasks, b, lang))
-                    .collect();
-                let inputs: Vec<TaskInput<'_>> = texts
+            Backend::Summarize(b, lang) => {
+                let (backends, plan) = (&b.0, &b.1);
+                let chunking = backends.chunking(cfg);
+                let chunks: Vec<_> = texts.iter().map(|t| chunking.chunk(t, lang)).collect();
+                let inputs: Vec<Input<'_>> = texts
                     .iter()
                     .zip(&chunks)
-                    .map(|(b, c)| TaskInput {
+                    .map(|(b, c)| Input {
                         body: b,
                         lang: Some(lang),
                         chunks: c,
                     })
                     .collect();
-                tasks
-                    .run(&inputs)
+                execute(backends, plan, chunking, &inputs)
                     .into_iter()
                     .map(|o| {
                         if o.error.is_some() {
@@ -243,7 +252,7 @@ fn settings_of(cfg: &PipelineConfig, kind: TaskKind, spec: &str) -> serde_json::
         "batch_tokens": cfg.batch.max_tokens,
         "batch_items": cfg.batch.max_items,
     });
-    if crate::tasks::llm::is_gguf(spec) {
+    if matches!(Spec::parse(spec), Spec::Gguf(_)) {
         s["llm"] = serde_json::json!({
             "max_new_tokens": cfg.llm.max_new_tokens, "temperature": cfg.llm.temperature,
             "top_p": cfg.llm.top_p, "top_k": cfg.llm.top_k, "seed": cfg.llm.seed,
@@ -271,8 +280,16 @@ pub fn run_model(
     base: Option<&std::path::Path>,
     base_sets: &[String],
 ) -> Vec<TaskResult> {
+    // This process runs this one model: its threads are the model's, set up before it loads.
+    let threads = crate::config::RunConfig {
+        threads: run.threads,
+        ..Default::default()
+    };
+    if let Some(msg) = crate::runtime::init(&threads) {
+        tracing::warn!("{msg}");
+    }
     let machine = Machine::here();
-    let loaded = Loaded::default();
+    let loader = Loader::default();
     let mut out = Vec::new();
     for name in &run.tasks {
         let task = suite.task(name).expect("suite checked task names");
@@ -283,7 +300,7 @@ pub fn run_model(
                 continue;
             }
         };
-        out.push(match run_task(suite, run, task, &cfg, &loaded, &machine, out_dir) {
+        out.push(match run_task(suite, run, task, &cfg, &loader, &machine, out_dir) {
             Ok(r) => r,
             Err(msg) => failed(run, task, &machine, msg),
         });
@@ -322,7 +339,7 @@ fn run_task(
     run: &ModelRun,
     task: &Task,
     cfg: &PipelineConfig,
-    loaded: &Loaded,
+    loader: &Loader,
     machine: &Machine,
     out_dir: &std::path::Path,
 ) -> Result<TaskResult, String> {
@@ -330,15 +347,21 @@ fn run_task(
     reset_peak_rss();
     let t = Instant::now();
     let backend = match task.spec.kind {
-        TaskKind::Translate => {
-            Backend::Translate(load_translator(cfg, loaded, &run.spec, from, to).map_err(|e| error_chain(&e))?)
-        }
+        TaskKind::Translate => Backend::Translate(
+            loader
+                .translator(cfg, &run.spec, from, to)
+                .map_err(|e| error_chain(&e))?,
+        ),
         TaskKind::Summarize => {
-            let s = load_summarizer(cfg, loaded, &run.spec, Some(from)).map_err(|e| error_chain(&e))?;
+            let s: Box<dyn Summarizer> = loader
+                .summarizer(cfg, &run.spec, Some(from))
+                .map_err(|e| error_chain(&e))?;
             if !s.writes(from, from) {
                 return Err(format!("`{}` does not summarise `{from}` text", run.spec));
             }
-            Backend::Summarize(Box::new(Tasks::new(s, Vec::new(), cfg)), from.to_string())
+            let backends = Backends::new(s, Vec::new());
+            let plan = Plan::new(cfg, &backends).map_err(|e| error_chain(&e))?;
+            Backend::Summarize(Box::new((backends, plan)), from.to_string())
         }
     };
     let load_s = t.elapsed().as_secs_f64();
@@ -347,10 +370,9 @@ fn run_task(
         TaskKind::Translate => &cfg.translate.dtype,
         TaskKind::Summarize => &cfg.summarize.dtype,
     };
-    let located = if crate::tasks::llm::is_gguf(&run.spec) || run.spec == "lead-3" || run.spec == "lead" {
-        None
-    } else {
-        crate::models::hub::locate(&run.spec).ok()
+    let located = match Spec::parse(&run.spec) {
+        Spec::Lead | Spec::Gguf(_) => None,
+        Spec::Seq2Seq(_) => crate::models::hub::locate(&run.spec).ok(),
     };
     let model = super::manifest::model_info(&run.spec, located.as_ref(), dtype)
         .map_err(|e| format!("cannot hash the model's files: {e}"))?;
@@ -361,7 +383,7 @@ fn run_task(
     };
     let sources: Vec<&str> = task.items.iter().map(|i| i.source.as_str()).collect();
     let lengths: Vec<usize> = sources.iter().map(|s| counter.count(s)).collect();
-    let batches = crate::batch::plan(&lengths, cfg.batch.max_tokens, cfg.batch.max_items);
+    let batches = backend.batches(&sources);
     let texts = |b: &[usize]| -> Vec<&str> { b.iter().map(|&i| sources[i]).collect() };
 
     for _ in 0..suite.settings.warmup {

@@ -78,13 +78,9 @@ impl Default for Settings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskKind {
-    Translate,
-    #[serde(alias = "summarise")]
-    Summarize,
-}
+/// A task's kind is svodka's one [`crate::task::Task`]; the name here keeps it apart from the
+/// suite's [`Task`] (a kind with its data).
+pub use crate::task::Task as TaskKind;
 
 /// `[[task]]`.
 #[derive(Debug, Clone, Deserialize)]

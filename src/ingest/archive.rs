@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read, Seek};
 use std::ops::ControlFlow;
 
 use super::{Payload, Sink, Stop, Unit, Walker, is_hidden};
-use crate::error::{ArticleError, ErrorKind, Stage};
+use crate::record_error::{ArticleError, ErrorKind, Stage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {

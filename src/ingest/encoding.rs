@@ -10,7 +10,7 @@
 
 use encoding_rs::Encoding;
 
-use crate::error::{ArticleError, ErrorKind, Stage};
+use crate::record_error::{ArticleError, ErrorKind, Stage};
 
 /// Decoded text and the name of the encoding it was read in (encoding_rs's names:
 /// "UTF-8", "windows-1251", "KOI8-R", …).

@@ -26,7 +26,7 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 use crate::config::InputConfig;
-use crate::error::{ArticleError, ErrorKind, Stage};
+use crate::record_error::{ArticleError, ErrorKind, Stage};
 
 /// How a document's bytes are to be parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

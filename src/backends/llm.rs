@@ -12,7 +12,7 @@
 //! boundaries with the model's own tokenizer: summaries by the planner's map-reduce,
 //! translations here, piece by piece.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -20,19 +20,13 @@ use rayon::prelude::*;
 use super::{Summarizer, SummaryInput, Translator};
 use crate::chunk::{TokenCounter, chunk_text};
 use crate::config::LlmConfig;
-use crate::error::{ArticleError, ErrorKind, Stage};
 use crate::generate::sample::{SamplingConfig, complete};
 use crate::models::ModelError;
 use crate::models::llm::Llm;
+use crate::record_error::{ArticleError, ErrorKind, Stage};
+use crate::task::Task;
 use crate::tokenizer::chat::{ChatTemplate, Message};
 use crate::tokenizer::gguf::GgufTokenizer;
-
-/// Whether `spec` names a GGUF file (rather than a card or a model directory).
-pub fn is_gguf(spec: &str) -> bool {
-    Path::new(spec)
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
-}
 
 /// English names of languages, for prompts.
 fn language_name(code: &str) -> &str {
@@ -57,7 +51,7 @@ fn language_name(code: &str) -> &str {
 }
 
 /// A loaded GGUF model with its tokenizer, chat template and settings.
-pub struct LlmBackend {
+pub(crate) struct LlmBackend {
     name: String,
     model: Llm,
     tokenizer: GgufTokenizer,
@@ -104,9 +98,9 @@ impl LlmBackend {
             max_input_tokens: 0,
         };
         // What the prompt costs around the text, measured on the longer of the two prompts.
-        let overhead = ["summarize", "translate"]
+        let overhead = [Task::Summarize, Task::Translate]
             .iter()
-            .map(|task| {
+            .map(|&task| {
                 let prompt = backend.prompt(task, "", "en", "ru")?;
                 Ok(backend.encode_prompt(&prompt)?.len())
             })
@@ -129,17 +123,9 @@ impl LlmBackend {
         Ok(backend)
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn path(&self) -> PathBuf {
-        self.model.path().to_path_buf()
-    }
-
     /// The rendered chat prompt for `task` over `text`.
-    fn prompt(&self, task: &str, text: &str, source: &str, target: &str) -> Result<String, ModelError> {
-        let user = if task == "summarize" {
+    fn prompt(&self, task: Task, text: &str, source: &str, target: &str) -> Result<String, ModelError> {
+        let user = if task == Task::Summarize {
             self.cfg
                 .summarize_prompt
                 .replace("{language}", language_name(target))
@@ -172,7 +158,7 @@ impl LlmBackend {
     }
 
     /// The model's answer to `task` over `text`, cleaned.
-    pub fn answer(&self, task: &str, text: &str, source: &str, target: &str) -> Result<String, String> {
+    fn answer(&self, task: Task, text: &str, source: &str, target: &str) -> Result<String, String> {
         let prompt = self.prompt(task, text, source, target).map_err(|e| error_chain(&e))?;
         let ids = self.encode_prompt(&prompt).map_err(|e| error_chain(&e))?;
         let out = complete(&self.model, &ids, &self.stop, &self.sampling).map_err(|e| e.to_string())?;
@@ -186,7 +172,10 @@ impl LlmBackend {
         // pieces of two thirds of the answer budget leave room.
         let budget = (self.cfg.max_new_tokens * 2 / 3).min(self.max_input_tokens).max(16);
         if self.count(text) <= budget {
-            return Ok(keep_paragraphs(&self.answer("translate", text, source, target)?, text));
+            return Ok(keep_paragraphs(
+                &self.answer(Task::Translate, text, source, target)?,
+                text,
+            ));
         }
         let chunks = chunk_text(text, source, budget, self);
         let mut out = String::new();
@@ -199,7 +188,7 @@ impl LlmBackend {
             }
             out.push_str(sep);
             out.push_str(&keep_paragraphs(
-                &self.answer("translate", trimmed, source, target)?,
+                &self.answer(Task::Translate, trimmed, source, target)?,
                 trimmed,
             ));
             let tail = &piece[piece.trim_end().len()..];
@@ -313,7 +302,7 @@ fn model_error(stage: Stage, name: &str, e: String) -> ArticleError {
 }
 
 /// The summariser face of a GGUF model.
-pub struct LlmSummarizer {
+pub(crate) struct LlmSummarizer {
     backend: Arc<LlmBackend>,
 }
 
@@ -336,8 +325,8 @@ impl Summarizer for LlmSummarizer {
     fn max_input_tokens(&self) -> Option<usize> {
         Some(self.backend.max_input_tokens)
     }
-    fn summarize(&self, batch: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
-        batch
+    fn summarize(&self, inputs: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
+        inputs
             .par_iter()
             .map(|i| {
                 if !self.writes(i.source_lang, i.target_lang) {
@@ -353,7 +342,7 @@ impl Summarizer for LlmSummarizer {
                     ));
                 }
                 self.backend
-                    .answer("summarize", i.text, i.source_lang, i.target_lang)
+                    .answer(Task::Summarize, i.text, i.source_lang, i.target_lang)
                     .map(|s| keep_sentences(&s, i.target_lang, self.backend.cfg.sentences))
                     .map_err(|e| model_error(Stage::Summarize, &self.backend.name, e))
             })
@@ -365,7 +354,7 @@ impl Summarizer for LlmSummarizer {
 }
 
 /// The translator face of a GGUF model, for one direction.
-pub struct LlmTranslator {
+pub(crate) struct LlmTranslator {
     backend: Arc<LlmBackend>,
     source: String,
     target: String,
@@ -391,8 +380,8 @@ impl Translator for LlmTranslator {
     fn target_lang(&self) -> &str {
         &self.target
     }
-    fn translate(&self, batch: &[&str]) -> Vec<Result<String, ArticleError>> {
-        batch
+    fn translate(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
+        texts
             .par_iter()
             .map(|t| {
                 if t.trim().is_empty() {
@@ -429,7 +418,6 @@ mod tests {
             "Текст. Ещё."
         );
         assert_eq!(clean_answer("Итог:\n\n"), "Итог:");
-        assert!(is_gguf("/m/Qwen.Q4_K_M.GGUF") && !is_gguf("opus-mt-ru-en"));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! [`Translator`] and [`Summarizer`] backed by an encoder-decoder model: Marian/opus-mt,
 //! BART/mBART, T5/mT5, M2M100/NLLB, all through one [`Seq2SeqBackend`].
 //!
-//! The backend takes whole texts, so callers need not know the model's limits: a text longer than the
-//! model's input budget is cut into sentence-aligned pieces with the model's own tokenizer,
-//! the pieces of all texts are sorted by length and packed into token-budgeted batches (little
-//! padding), batches run in parallel on rayon over one shared copy of the weights, and each
-//! text's pieces are joined back. Output is deterministic whatever the batching, because each
-//! row's result does not depend on its neighbours.
+//! The backend takes whole texts, so callers need not know the model's limits: a text longer
+//! than the model's input budget is cut into sentence-aligned pieces with the model's own
+//! tokenizer (a safety net: the executor already hands over chunks that fit), the pieces of
+//! all texts are sorted by length and packed into token-budgeted batches (little padding) —
+//! the only place a run decides batches — batches run in parallel on rayon over one shared
+//! copy of the weights, and each text's pieces are joined back. Output is deterministic
+//! whatever the batching, because each row's result does not depend on its neighbours.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,15 +18,17 @@ use rayon::prelude::*;
 
 use super::{Summarizer, SummaryInput, Translator};
 use crate::chunk::{TokenCounter, chunk_text};
-use crate::error::{ArticleError, ErrorKind, Stage};
+use crate::config::PipelineConfig;
 use crate::generate::{GenerationConfig, Resolved, generate};
 use crate::models::hub::Located;
 use crate::models::{ModelError, Seq2Seq, load_seq2seq, read_config};
+use crate::record_error::{ArticleError, ErrorKind, Stage};
+use crate::task::Task;
 use crate::tokenizer::MarianTokenizer;
 use crate::tokenizer::hf::{HfTokenizer, LanguageCodes};
 
 /// A model's tokenizer: Marian's SentencePiece files, or a `tokenizer.json`.
-pub enum Codec {
+pub(crate) enum Codec {
     Marian(MarianTokenizer),
     Hf(HfTokenizer),
 }
@@ -61,7 +64,7 @@ impl Codec {
 
 /// How a backend is set up beyond its model.
 #[derive(Debug, Clone)]
-pub struct BackendOptions {
+pub(crate) struct BackendOptions {
     /// Language of the inputs (for cutting long ones at sentence boundaries and for the source
     /// token of multilingual models); `None` = the model's own default, else English.
     pub source: Option<String>,
@@ -71,14 +74,38 @@ pub struct BackendOptions {
     /// T5); `None` = the card's, else the model's own task prefix.
     pub prefix: Option<String>,
     /// The task, for error records and the T5 task prefix.
-    pub stage: Stage,
+    pub task: Task,
     /// Generation settings over the card's and the model's.
     pub generate: GenerationConfig,
     pub dtype: DType,
     pub batch_tokens: usize,
     pub batch_items: usize,
-    /// Weights already loaded by other backends of this run.
-    pub models: ModelCache,
+}
+
+impl BackendOptions {
+    /// The options of a `task` backend under `cfg`: that task's generation settings and dtype.
+    pub fn new(
+        cfg: &PipelineConfig,
+        task: Task,
+        source: Option<&str>,
+        target: Option<&str>,
+        prefix: Option<String>,
+    ) -> Result<BackendOptions, ModelError> {
+        let (generate, dtype) = match task {
+            Task::Summarize => (&cfg.summarize.generate, &cfg.summarize.dtype),
+            Task::Translate => (&cfg.translate.generate, &cfg.translate.dtype),
+        };
+        Ok(BackendOptions {
+            source: source.map(str::to_string),
+            target: target.map(str::to_string),
+            prefix,
+            task,
+            generate: generate.clone(),
+            dtype: crate::models::parse_dtype(dtype)?,
+            batch_tokens: cfg.batch.max_tokens,
+            batch_items: cfg.batch.max_items,
+        })
+    }
 }
 
 type LoadedModels = HashMap<(PathBuf, DType), Arc<dyn Seq2Seq>>;
@@ -86,7 +113,7 @@ type LoadedModels = HashMap<(PathBuf, DType), Arc<dyn Seq2Seq>>;
 /// Loaded weights by directory and dtype, so that backends on one checkpoint (NLLB serving
 /// ru → en and en → ru) share one copy.
 #[derive(Clone, Default)]
-pub struct ModelCache {
+pub(crate) struct ModelCache {
     loaded: Arc<Mutex<LoadedModels>>,
 }
 
@@ -98,7 +125,7 @@ impl std::fmt::Debug for ModelCache {
 }
 
 impl ModelCache {
-    pub fn get_or_load(&self, dir: &Path, dtype: DType) -> Result<Arc<dyn Seq2Seq>, ModelError> {
+    fn get_or_load(&self, dir: &Path, dtype: DType) -> Result<Arc<dyn Seq2Seq>, ModelError> {
         let key = (dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()), dtype);
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = loaded.get(&key) {
@@ -114,7 +141,7 @@ impl ModelCache {
 type BatchResult = (Vec<usize>, Result<Vec<String>, String>);
 
 /// A loaded encoder-decoder model with its tokenizer and generation settings.
-pub struct Seq2SeqBackend {
+pub(crate) struct Seq2SeqBackend {
     name: String,
     model: Arc<dyn Seq2Seq>,
     codec: Codec,
@@ -123,7 +150,7 @@ pub struct Seq2SeqBackend {
     source: String,
     /// The model names languages with tokens, so one backend serves one direction.
     language_tokens: bool,
-    stage: Stage,
+    task: Task,
     max_input_tokens: usize,
     batch_tokens: usize,
     batch_items: usize,
@@ -220,11 +247,11 @@ fn set_languages(
 }
 
 impl Seq2SeqBackend {
-    pub fn load(loc: &Located, opts: &BackendOptions) -> Result<Seq2SeqBackend, ModelError> {
+    pub fn load(loc: &Located, opts: &BackendOptions, models: &ModelCache) -> Result<Seq2SeqBackend, ModelError> {
         let dir = &loc.dir;
         let (_, raw) = read_config(dir)?;
         let mut codec = Codec::from_dir(dir)?;
-        let model = opts.models.get_or_load(dir, opts.dtype)?;
+        let model = models.get_or_load(dir, opts.dtype)?;
         let mut settings = generation_settings(dir, loc.card.as_ref().map(|c| &c.generate), &opts.generate, &loc.name)?;
         let codes = match codec {
             Codec::Hf(_) => LanguageCodes::from_dir(dir)?,
@@ -246,7 +273,7 @@ impl Seq2SeqBackend {
         let max_input_tokens = loc.card.as_ref().map_or(max_pos, |c| c.max_input_tokens.min(max_pos));
         // transformers' summarization pipeline puts T5's task prefix before every input.
         let task_prefix = || {
-            let task = if opts.stage == Stage::Summarize {
+            let task = if opts.task == Task::Summarize {
                 "summarization"
             } else {
                 "translation"
@@ -269,15 +296,11 @@ impl Seq2SeqBackend {
             prefix,
             source,
             language_tokens: codes.is_some(),
-            stage: opts.stage,
+            task: opts.task,
             max_input_tokens,
             batch_tokens: opts.batch_tokens,
             batch_items: opts.batch_items,
         })
-    }
-
-    pub fn generation(&self) -> &Resolved {
-        &self.settings
     }
 
     /// The language the backend reads.
@@ -309,9 +332,22 @@ impl Seq2SeqBackend {
             .collect()
     }
 
+    /// Batches of `texts` as [`Seq2SeqBackend::run`] packs them when each is one piece.
+    fn batches(&self, texts: &[&str]) -> Vec<Vec<usize>> {
+        let lengths: Vec<usize> = texts
+            .iter()
+            .map(|t| {
+                self.codec
+                    .encode(&format!("{}{}", self.prefix, t.trim()))
+                    .map_or(0, |ids| ids.len())
+            })
+            .collect();
+        crate::batch::plan(&lengths, self.batch_tokens, self.batch_items)
+    }
+
     /// Run the model on texts (translate or summarise, whatever it was trained for); a model
     /// or tokenizer failure fails the texts of its batch.
-    pub fn run(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
+    fn run(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
         let mut owners: Vec<(usize, &str)> = Vec::new();
         let mut inputs: Vec<Result<Vec<u32>, String>> = Vec::new();
         for (i, t) in texts.iter().enumerate() {
@@ -347,7 +383,10 @@ impl Seq2SeqBackend {
                                 if encoded(k).is_empty() {
                                     Ok(String::new())
                                 } else {
-                                    self.codec.decode(&it.next().expect("one output per row"))
+                                    // A model that returned fewer rows than it was given fails
+                                    // its batch, rather than the pool.
+                                    let seq = it.next().ok_or("the model returned fewer sequences than inputs")?;
+                                    self.codec.decode(&seq)
                                 }
                             })
                             .collect()
@@ -382,7 +421,7 @@ impl Seq2SeqBackend {
                 }
                 (slot @ Ok(_), Err(e)) => {
                     *slot = Err(ArticleError::new(
-                        self.stage,
+                        self.task.into(),
                         ErrorKind::Model,
                         format!("{}: {e}", self.name),
                     ));
@@ -406,7 +445,7 @@ impl TokenCounter for Seq2SeqBackend {
 }
 
 /// A translator: a backend that reads `source` and writes `target`.
-pub struct Seq2SeqTranslator {
+pub(crate) struct Seq2SeqTranslator {
     backend: Seq2SeqBackend,
     target: String,
 }
@@ -417,10 +456,6 @@ impl Seq2SeqTranslator {
             backend,
             target: target.to_string(),
         }
-    }
-
-    pub fn translate_all(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
-        self.backend.run(texts)
     }
 }
 
@@ -434,8 +469,11 @@ impl Translator for Seq2SeqTranslator {
     fn target_lang(&self) -> &str {
         &self.target
     }
-    fn translate(&self, batch: &[&str]) -> Vec<Result<String, ArticleError>> {
-        self.backend.run(batch)
+    fn translate(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
+        self.backend.run(texts)
+    }
+    fn batches(&self, texts: &[&str]) -> Vec<Vec<usize>> {
+        self.backend.batches(texts)
     }
     fn counter(&self) -> Option<&dyn TokenCounter> {
         Some(&self.backend)
@@ -447,7 +485,7 @@ impl Translator for Seq2SeqTranslator {
 
 /// A summariser: a backend that writes summaries in the language it reads. `languages` lists
 /// the languages it serves (from its card); empty means any.
-pub struct Seq2SeqSummarizer {
+pub(crate) struct Seq2SeqSummarizer {
     backend: Seq2SeqBackend,
     languages: Vec<String>,
 }
@@ -455,10 +493,6 @@ pub struct Seq2SeqSummarizer {
 impl Seq2SeqSummarizer {
     pub fn new(backend: Seq2SeqBackend, languages: Vec<String>) -> Seq2SeqSummarizer {
         Seq2SeqSummarizer { backend, languages }
-    }
-
-    pub fn summarize_all(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
-        self.backend.run(texts)
     }
 }
 
@@ -474,8 +508,8 @@ impl Summarizer for Seq2SeqSummarizer {
     }
     /// Inputs in a language the model does not serve get an error, not a summary in the wrong
     /// language.
-    fn summarize(&self, batch: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
-        let (ok, texts): (Vec<usize>, Vec<&str>) = batch
+    fn summarize(&self, inputs: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
+        let (ok, texts): (Vec<usize>, Vec<&str>) = inputs
             .iter()
             .enumerate()
             .filter(|(_, i)| self.writes(i.source_lang, i.target_lang))
@@ -483,7 +517,7 @@ impl Summarizer for Seq2SeqSummarizer {
             .unzip();
         let mut done = self.backend.run(&texts).into_iter();
         let mut ok = ok.into_iter().peekable();
-        batch
+        inputs
             .iter()
             .enumerate()
             .map(|(k, i)| {
@@ -507,5 +541,8 @@ impl Summarizer for Seq2SeqSummarizer {
     }
     fn counter(&self) -> Option<&dyn TokenCounter> {
         Some(&self.backend)
+    }
+    fn batches(&self, texts: &[&str]) -> Vec<Vec<usize>> {
+        self.backend.batches(texts)
     }
 }

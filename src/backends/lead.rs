@@ -1,13 +1,13 @@
 //! Lead-3: the first sentences of the article as its summary.
 //!
 //! The standard extractive baseline of news summarisation (news puts the essentials first),
-//! and a real summariser in its own right: it is what svodka writes until model backends are
+//! and a real summariser in its own right: it is what svodka writes when no model summariser is
 //! configured, and what any model has to beat in `svodka bench`. It writes in the article's
 //! own language only; other languages come from translators.
 
 use super::{Summarizer, SummaryInput};
 use crate::chunk::split_sentences;
-use crate::error::ArticleError;
+use crate::record_error::ArticleError;
 
 pub struct Lead {
     sentences: usize,
@@ -34,8 +34,8 @@ impl Summarizer for Lead {
         None
     }
 
-    fn summarize(&self, batch: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
-        batch
+    fn summarize(&self, inputs: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
+        inputs
             .iter()
             .map(|item| {
                 let ranges = split_sentences(item.text, item.source_lang);
