@@ -41,7 +41,7 @@ pub enum Command {
     /// Show parsed articles and their chunks as JSONL, without running models
     Inspect(InspectArgs),
     /// Print the effective configuration
-    Config,
+    Config(ConfigArgs),
     /// Translate text, one item per line (stdin when no file), one result per line
     Translate(TranslateArgs),
     /// Summarise text, one item per line (stdin when no file), one result per line
@@ -53,6 +53,14 @@ pub enum Command {
     Bench(BenchArgs),
     /// Score hypotheses against references, one segment per line (BLEU, chrF as sacrebleu; ROUGE as rouge-score)
     Score(ScoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Also load the models and print the plan: how each summary language of each served
+    /// language's articles is made (as TOML comments after the configuration)
+    #[arg(long)]
+    pub routes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -72,9 +72,14 @@ fn init_tracing(verbose: u8, quiet: bool) {
 fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
     match cli.command {
-        Command::Config => {
+        Command::Config(args) => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &g.sets)?;
-            print_out(&cfg.to_toml())?;
+            let mut out = cfg.to_toml();
+            if args.routes {
+                init_runtime(&cfg.run, g.quiet);
+                out.push_str(&svodka::plan::routes_text(&cfg)?);
+            }
+            print_out(&out)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect(args) => {

@@ -229,6 +229,21 @@ impl Plan {
     }
 }
 
+/// The routes `svodka config --routes` prints after the configuration: the backends loaded
+/// as a run would load them, then one TOML comment line per served language and summary.
+pub fn routes_text(cfg: &PipelineConfig) -> Result<String, crate::error::Error> {
+    let backends = Backends::from_config(cfg)?;
+    let plan = Plan::new(cfg, &backends).map_err(crate::backends::LoadError::from)?;
+    let mut out = String::from("\n# routes (summarize.languages of each language.served article)\n");
+    for line in plan.describe() {
+        out.push_str(&format!("# {line}\n"));
+    }
+    for u in backends.unavailable() {
+        out.push_str(&format!("# not available: {} ({}): {}\n", u.pair, u.model, u.reason));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -552,3 +552,50 @@ fn a_marian_directory_without_its_source_spm_names_it() {
         assert!(!w[0].ends_with(cause), "a cause repeated: {err}");
     }
 }
+
+/// `svodka config --routes` prints the plan as comments after the configuration: who makes
+/// each summary of each served language's articles, and what "auto" could not have.
+#[test]
+fn config_prints_the_routes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bart = root().join("tests/fixtures/seq2seq/bart");
+    let set = |k: &str, v: &Path| format!("{k}={}", v.display());
+    let out = svodka(
+        tmp.path(),
+        &[
+            "config",
+            "--routes",
+            "--set",
+            &set("summarize.model", &bart),
+            "--set",
+            &set("translate.models.ru-en", &fixture("base")),
+            "--set",
+            &set("translate.models.en-ru", &fixture("tcbig")),
+            "--set",
+            "summarize.strategy=\"translate-summarize\"",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (b, base) = (bart.display(), fixture("base").display().to_string());
+    assert!(
+        text.contains(&format!("# summary.en of en articles: {b} (summarize)")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "# summary.en of ru articles: {base} → {b} (translate-summarize)"
+        )),
+        "{text}"
+    );
+    // The configuration itself is still valid TOML.
+    assert!(text.parse::<toml::Table>().is_ok());
+    // Offline, "auto" has no translators: the other language is missing, and the plan says why.
+    let out = svodka(tmp.path(), &["config", "--routes"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("# summary.en of ru articles: none (listed in `missing`)"),
+        "{text}"
+    );
+    assert!(text.contains("# not available: ru-en (opus-mt-ru-en)"), "{text}");
+}

@@ -20,8 +20,8 @@ pub use sentence::split_sentences;
 
 use std::ops::Range;
 
-/// Counts tokens the way a model will see them. The real model tokenizer implements this in later work;
-/// `EstimateCounter` is the stand-in until then.
+/// Counts tokens the way a model will see them: each backend implements it with its own
+/// tokenizer; `EstimateCounter` stands in where no model reads the text (lead-3, `inspect`).
 pub trait TokenCounter: Send + Sync {
     fn count(&self, text: &str) -> usize;
     /// Short name for records/logs, e.g. "estimate".
