@@ -20,7 +20,7 @@ use crate::record_error::{ArticleError, ErrorKind, Stage};
 const MAX_REDUCE: usize = 3;
 
 /// An article as the executor sees it.
-pub struct Input<'a> {
+pub(crate) struct Input<'a> {
     pub body: &'a str,
     pub lang: Option<&'a str>,
     pub chunks: &'a [Chunk],
@@ -28,7 +28,7 @@ pub struct Input<'a> {
 
 /// What the backends made of one article.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub summary: BTreeMap<String, String>,
     /// Which backend produced each field, e.g. `summary.en` → `lead-3`.
     pub models: BTreeMap<String, String>,
@@ -85,7 +85,12 @@ struct SummaryJob<'a> {
 }
 
 /// Run a wave of articles through `plan` on `backends`.
-pub fn execute(backends: &Backends, plan: &Plan, chunking: Chunking<'_>, articles: &[Input<'_>]) -> Vec<Outcome> {
+pub(crate) fn execute(
+    backends: &Backends,
+    plan: &Plan,
+    chunking: Chunking<'_>,
+    articles: &[Input<'_>],
+) -> Vec<Outcome> {
     let mut out: Vec<Outcome> = (0..articles.len()).map(|_| Outcome::default()).collect();
     let plans: Vec<_> = articles
         .iter()

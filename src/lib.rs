@@ -11,17 +11,17 @@
 
 pub mod article;
 pub mod backends;
-pub mod batch;
+pub(crate) mod batch;
 pub mod bench;
 pub mod chunk;
 pub mod cli;
 pub mod config;
 pub mod error;
-pub mod execute;
+pub(crate) mod execute;
 pub mod generate;
 pub mod ingest;
 pub mod inspect;
-pub mod manifest;
+pub(crate) mod manifest;
 pub mod metrics;
 pub mod models;
 pub mod oneoff;

@@ -23,7 +23,7 @@ use crate::error::Error;
 
 /// What is kept beside the output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// svodka's version, for the reader's information.
     pub svodka: String,
     /// Settings that shape records, as dotted keys (`summarize.lead_sentences`) → TOML values.
@@ -33,7 +33,7 @@ pub struct Manifest {
 
 /// One input's fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InputPrint {
+pub(crate) struct InputPrint {
     /// As given on the command line.
     pub input: String,
     /// `file`, `dir`, `stdin`, `other` (a pipe or device: read, but not fingerprinted) or
@@ -53,7 +53,7 @@ pub struct InputPrint {
 }
 
 /// Where the manifest of `output` lives.
-pub fn path_for(output: &Path) -> PathBuf {
+pub(crate) fn path_for(output: &Path) -> PathBuf {
     let mut name = output.file_name().unwrap_or_default().to_os_string();
     name.push(".run.json");
     output.with_file_name(name)

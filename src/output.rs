@@ -18,7 +18,7 @@ use crate::record_error::ArticleError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
     Ok,
     Error,
     Skipped,
@@ -26,7 +26,7 @@ pub enum Status {
 
 /// One output line: one input article.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     pub id: Option<String>,
     pub source: String,
     pub status: Status,
@@ -78,7 +78,7 @@ impl Record {
         }
     }
 
-    pub fn to_line(&self) -> Vec<u8> {
+    pub(crate) fn to_line(&self) -> Vec<u8> {
         let mut line = serde_json::to_vec(self).expect("records always serialise");
         line.push(b'\n');
         line
@@ -94,7 +94,7 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn add(&mut self, s: Status) {
+    pub(crate) fn add(&mut self, s: Status) {
         match s {
             Status::Ok => self.ok += 1,
             Status::Error => self.error += 1,
@@ -123,7 +123,7 @@ fn resolved(path: &Path) -> Option<PathBuf> {
 /// Refuse an output that is one of the inputs (the same file, by path or by hard link) or lies
 /// inside an input directory, before anything is opened for writing: the first would truncate
 /// the input, the second would read the run's own records back as articles.
-pub fn check_not_input(output: &str, inputs: &[String]) -> Result<(), Error> {
+pub(crate) fn check_not_input(output: &str, inputs: &[String]) -> Result<(), Error> {
     if output == "-" {
         // `svodka run DIR > DIR/out.jsonl`: the shell has already created the file, but
         // reading it back as an input would still feed the run its own records.
@@ -185,7 +185,7 @@ fn same_inode(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
 }
 
 /// Writes whole lines, one per record.
-pub struct Writer {
+pub(crate) struct Writer {
     out: Box<dyn Write + Send>,
     file: Option<File>,
     path: PathBuf,
@@ -253,7 +253,7 @@ impl Writer {
 
 /// What an interrupted run left behind.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ResumePoint {
+pub(crate) struct ResumePoint {
     /// Complete records already written: the first `done` units are finished.
     pub done: usize,
     /// `source` of the last complete record, to check the inputs are the same.
@@ -263,7 +263,7 @@ pub struct ResumePoint {
 
 /// Read an existing output: count its complete records, cut off a trailing partial line,
 /// and refuse a file that is not svodka output.
-pub fn resume_point(path: &Path) -> Result<ResumePoint, Error> {
+pub(crate) fn resume_point(path: &Path) -> Result<ResumePoint, Error> {
     let resume_err = |reason: String| Error::Resume {
         path: path.to_path_buf(),
         reason,

@@ -72,14 +72,14 @@ pub struct RunSummary {
 }
 
 /// An article ready for the model stage.
-pub struct Job {
+pub(crate) struct Job {
     pub article: Article,
     pub chunks: Vec<Chunk>,
     pub timings: BTreeMap<String, f64>,
 }
 
 /// The outcome of parsing one unit.
-pub enum Prepared {
+pub(crate) enum Prepared {
     Job(Box<Job>),
     Done(Box<Record>),
 }
@@ -90,7 +90,7 @@ fn ms(since: Instant) -> f64 {
 
 /// Decode, parse, detect the language, apply the language policy, chunk (with the token
 /// counter of the model that will read the article, if there is one).
-pub fn prepare(unit: Unit, cfg: &PipelineConfig, chunking: Chunking<'_>) -> Prepared {
+pub(crate) fn prepare(unit: Unit, cfg: &PipelineConfig, chunking: Chunking<'_>) -> Prepared {
     let t = Instant::now();
     let article = match article::parse(&unit.source, unit.payload, &cfg.language.served) {
         Ok(a) => a,

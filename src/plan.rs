@@ -21,7 +21,7 @@ use crate::config::{ConfigError, PipelineConfig, Strategy};
 
 /// How a summary made by the summariser gets its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     /// The article itself.
     Article,
     /// The article's translation by translator `n` (an index into the backends' translators).
@@ -30,7 +30,7 @@ pub enum Source {
 
 /// Who made a summary and how, as the record says it (`models`, `summary_path`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Made {
+pub(crate) struct Made {
     /// E.g. `lead-3 → opus-mt-ru-en`.
     pub models: String,
     /// E.g. `summarize-translate`.
@@ -39,7 +39,7 @@ pub struct Made {
 
 /// What happens to the articles of one language, in the order it happens.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LangPlan {
+pub(crate) struct LangPlan {
     /// Whole-article translations, by translator index: for `translate-summarize` routes and
     /// `translate.full`.
     pub whole: Vec<usize>,
@@ -56,7 +56,7 @@ pub struct LangPlan {
 }
 
 /// The routes of a run.
-pub struct Plan {
+pub(crate) struct Plan {
     languages: Vec<String>,
     strategy: Strategy,
     full: bool,
@@ -114,7 +114,7 @@ impl Plan {
     }
 
     /// The plan for articles in `lang`.
-    pub fn for_lang(&self, backends: &Backends, lang: &str) -> Cow<'_, LangPlan> {
+    pub(crate) fn for_lang(&self, backends: &Backends, lang: &str) -> Cow<'_, LangPlan> {
         match self.by_lang.get(lang) {
             Some(p) => Cow::Borrowed(p),
             None => Cow::Owned(self.compute(backends, lang)),

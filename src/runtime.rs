@@ -38,7 +38,7 @@ pub fn init(run: &RunConfig) -> Option<String> {
 }
 
 /// The pool that decodes, parses and chunks articles, as many threads as the models get.
-pub fn parse_pool(run: &RunConfig) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
+pub(crate) fn parse_pool(run: &RunConfig) -> Result<rayon::ThreadPool, rayon::ThreadPoolBuildError> {
     let (threads, _) = run.effective_threads();
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)

@@ -476,7 +476,7 @@ fn collapse(s: &str) -> String {
 }
 
 /// Element nesting depth past which [`cap_depth`] flattens the markup.
-pub const MAX_DEPTH: usize = 512;
+pub(crate) const MAX_DEPTH: usize = 512;
 
 /// Elements that never have children (the tokenizer's idea of them: no end tag needed).
 const VOID: &[&str] = &[
@@ -731,7 +731,7 @@ const FORMATTING: &[&str] = &[
 /// together with its content, since flattening it would make that content visible. Text is
 /// never removed otherwise. Every search of the estimated stack is bounded by `MAX_DEPTH`,
 /// so the pass is linear in the input.
-pub fn cap_depth(html: &str) -> Cow<'_, str> {
+pub(crate) fn cap_depth(html: &str) -> Cow<'_, str> {
     let s = html.as_bytes();
     let mut stack = OpenElements::default();
     // Start tags removed beyond the cap, by name, whose end tags are still to be removed.

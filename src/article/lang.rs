@@ -60,7 +60,7 @@ const FOREIGN_LETTERS_PER: usize = 200;
 
 /// How far whatlang must lead for a language that is not served but shows letters of its own
 /// that the served language lacks.
-pub const MARKED_THRESHOLD: f64 = 0.5;
+pub(crate) const MARKED_THRESHOLD: f64 = 0.5;
 
 /// ъ before a consonant: the Bulgarian vowel (България, във, кметът), never Russian.
 const YER_VOWEL: char = '\u{E000}';

@@ -75,7 +75,7 @@ static SPACES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+").unwrap());
 
 /// Markdown inline markup → plain text: links keep their text, images go, emphasis and code
 /// markers are stripped, backslash escapes are resolved, whitespace is collapsed.
-pub fn plain_inline(s: &str) -> String {
+pub(crate) fn plain_inline(s: &str) -> String {
     // Escaped punctuation is parked in the private-use area so no markup rule sees it.
     let s = escape_escaped(s);
     let s = IMAGE.replace_all(&s, "");

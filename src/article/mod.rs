@@ -154,7 +154,7 @@ fn collapse(s: &str) -> String {
 
 /// First 16 hex digits of SHA-256 of the body with all whitespace runs folded to one space,
 /// so re-wrapping an article does not change its id.
-pub fn body_id(body: &str) -> String {
+pub(crate) fn body_id(body: &str) -> String {
     let digest = Sha256::digest(collapse(body).as_bytes());
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }

@@ -85,7 +85,7 @@ pub trait Translator: Send + Sync {
 
 /// What a model name in the configuration means.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Spec {
+pub(crate) enum Spec {
     /// `lead-3` (or `lead`): the first sentences; no model.
     Lead,
     /// A `.gguf` file: a decoder-only instruct model.
@@ -111,7 +111,7 @@ impl Spec {
 
 /// A translator that "auto" asked for and could not have.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Unavailable {
+pub(crate) struct Unavailable {
     /// `ru-en`.
     pub pair: String,
     /// The card.
@@ -211,7 +211,7 @@ impl Loader {
 
 /// The backends of a run: one summariser and the translators, in the order of the
 /// configuration's pairs.
-pub struct Backends {
+pub(crate) struct Backends {
     summarizer: Box<dyn Summarizer>,
     translators: Vec<Box<dyn Translator>>,
     unavailable: Vec<Unavailable>,
@@ -220,7 +220,7 @@ pub struct Backends {
 impl Backends {
     /// Load the backends the configuration names; an unknown name, or a model that does not
     /// load, is an error naming the key.
-    pub fn from_config(cfg: &PipelineConfig) -> Result<Backends, LoadError> {
+    pub(crate) fn from_config(cfg: &PipelineConfig) -> Result<Backends, LoadError> {
         let loader = Loader::default();
         let model_err = |key: &str| {
             let key = key.to_string();
@@ -276,7 +276,7 @@ impl Backends {
 
     /// Lead-3 and no translators: no model loaded (`svodka inspect`, which must work without
     /// the models a run would load or download).
-    pub fn without_models(cfg: &PipelineConfig) -> Backends {
+    pub(crate) fn without_models(cfg: &PipelineConfig) -> Backends {
         Backends::new(Box::new(Lead::new(cfg.summarize.lead_sentences)), Vec::new())
     }
 
@@ -297,13 +297,13 @@ impl Backends {
     }
 
     /// Translators that "auto" asked for and could not have, by pair.
-    pub fn unavailable(&self) -> &[Unavailable] {
+    pub(crate) fn unavailable(&self) -> &[Unavailable] {
         &self.unavailable
     }
 
     /// One line for the user when "auto" left pairs untranslated: which models are missing,
     /// and the one command that fetches them.
-    pub fn translation_notice(&self) -> Option<String> {
+    pub(crate) fn translation_notice(&self) -> Option<String> {
         if self.unavailable.is_empty() {
             return None;
         }
@@ -342,7 +342,7 @@ impl Backends {
 /// and has a tokenizer, else a translator from L), into chunks of at most `chunk.max_tokens`,
 /// tightened to the summariser's input limit and to that model's.
 #[derive(Clone, Copy)]
-pub struct Chunking<'a> {
+pub(crate) struct Chunking<'a> {
     backends: &'a Backends,
     budget: usize,
 }

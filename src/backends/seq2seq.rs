@@ -309,7 +309,7 @@ impl Seq2SeqBackend {
     }
 
     /// Whether the model names languages with tokens (then it is set up for one direction).
-    pub fn has_language_tokens(&self) -> bool {
+    pub(crate) fn has_language_tokens(&self) -> bool {
         self.language_tokens
     }
 

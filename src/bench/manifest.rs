@@ -73,7 +73,7 @@ fn rfc3339_utc(t: std::time::SystemTime) -> String {
     crate::tokenizer::chat::strftime("%Y-%m-%dT%H:%M:%SZ", secs).expect("supported directives")
 }
 
-pub fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -120,7 +120,7 @@ fn gguf_types(path: &Path) -> String {
 }
 
 /// Describe the model `spec` names; `dir` is where a card or directory was found.
-pub fn model_info(
+pub(crate) fn model_info(
     spec: &str,
     located: Option<&crate::models::hub::Located>,
     dtype: &str,

@@ -331,7 +331,7 @@ impl Suite {
 
 /// Items of a data file: JSONL (`{"source"|"text": …, "reference"|"summary"|"target": …}`) or
 /// TSV (`source<TAB>reference`, tabs and line breaks inside a field written `\t`, `\n`).
-pub fn read_items(path: &Path) -> Result<Vec<Item>, SuiteError> {
+pub(crate) fn read_items(path: &Path) -> Result<Vec<Item>, SuiteError> {
     let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Read {
         path: path.to_path_buf(),
         source,

@@ -100,7 +100,7 @@ fn invalid_utf8(offset: usize) -> ArticleError {
 }
 
 /// A NUL byte, or many control characters, in the first few KiB.
-pub fn looks_binary(bytes: &[u8]) -> bool {
+pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(SNIFF_LEN)];
     if head.contains(&0) {
         return true;

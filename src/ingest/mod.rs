@@ -56,12 +56,12 @@ pub struct Unit {
 }
 
 /// The name standard input goes by in `source`.
-pub const STDIN: &str = "<stdin>";
+pub(crate) const STDIN: &str = "<stdin>";
 
 /// A file or member name as `source` shows it: UTF-8 as it is, and each byte that is not
 /// UTF-8 as `\xHH` (Python's backslashreplace), so two names that differ only in such bytes
 /// stay two names instead of collapsing into the same U+FFFD.
-pub fn name_of_bytes(bytes: &[u8]) -> String {
+pub(crate) fn name_of_bytes(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
@@ -73,7 +73,7 @@ pub fn name_of_bytes(bytes: &[u8]) -> String {
 }
 
 /// A path as `source` shows it (see [`name_of_bytes`]).
-pub fn path_name(path: &Path) -> String {
+pub(crate) fn path_name(path: &Path) -> String {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
@@ -104,7 +104,7 @@ pub fn walk(inputs: &[String], cfg: &InputConfig, sink: &mut Sink<'_>) -> Contro
 
 /// Number of article files the inputs hold, when it can be known cheaply (no archives, JSONL
 /// or stdin): the progress bar's total.
-pub fn count_documents(inputs: &[String], cfg: &InputConfig) -> Option<u64> {
+pub(crate) fn count_documents(inputs: &[String], cfg: &InputConfig) -> Option<u64> {
     let mut n = 0u64;
     for input in inputs {
         if input == "-" {

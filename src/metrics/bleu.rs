@@ -20,7 +20,7 @@ pub struct Bleu {
 }
 
 /// sacrebleu's `13a` tokeniser.
-pub fn tokenize_13a(line: &str) -> Vec<String> {
+pub(crate) fn tokenize_13a(line: &str) -> Vec<String> {
     static RULES: std::sync::OnceLock<[(Regex, &str); 4]> = std::sync::OnceLock::new();
     let rules = RULES.get_or_init(|| {
         [

@@ -59,10 +59,10 @@ use super::TokenizerError;
 /// `tokenizer.ggml.token_type` values (llama.cpp's `llama_token_type`).
 mod token_type {
     pub const UNKNOWN: i32 = 2;
-    pub const CONTROL: i32 = 3;
-    pub const USER_DEFINED: i32 = 4;
-    pub const UNUSED: i32 = 5;
-    pub const BYTE: i32 = 6;
+    pub(crate) const CONTROL: i32 = 3;
+    pub(crate) const USER_DEFINED: i32 = 4;
+    pub(crate) const UNUSED: i32 = 5;
+    pub(crate) const BYTE: i32 = 6;
 }
 
 /// llama.cpp's token attributes, reduced to the ones that change encoding or decoding.
@@ -226,7 +226,7 @@ fn pre_tokenizer_spec(pre: &str) -> Option<&'static PreTokenizerSpec> {
 }
 
 /// The `pre` names this module implements, for error messages.
-pub fn supported_pre_tokenizers() -> Vec<&'static str> {
+pub(crate) fn supported_pre_tokenizers() -> Vec<&'static str> {
     PRE_TYPES
         .iter()
         .flat_map(|(names, _)| names.iter().copied())

@@ -60,7 +60,7 @@ impl HfTokenizer {
 
     /// Put source-language token `code` where `layout` says, as transformers' `src_lang` setter
     /// rebuilds the post-processor: `[code] $A </s>` or `$A </s> [code]`.
-    pub fn set_source_code(&mut self, code: &str, layout: CodeLayout) -> Result<(), TokenizerError> {
+    pub(crate) fn set_source_code(&mut self, code: &str, layout: CodeLayout) -> Result<(), TokenizerError> {
         let invalid = |message: String| TokenizerError::Invalid {
             path: self.path.clone(),
             message,
@@ -89,7 +89,7 @@ impl HfTokenizer {
 
 /// Where a multilingual tokenizer puts the source-language token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeLayout {
+pub(crate) enum CodeLayout {
     /// `[src] pieces </s>`: NLLB (non-legacy), M2M100, mBART-50.
     Prefix,
     /// `pieces </s> [src]`: mBART (cc25) and NLLB with `legacy_behaviour`.
@@ -101,7 +101,7 @@ pub enum CodeLayout {
 /// `additional_special_tokens` are the codes, `src_lang` the default source, and the tokenizer
 /// class (with NLLB's `legacy_behaviour`) says where the source token goes.
 #[derive(Debug, Clone)]
-pub struct LanguageCodes {
+pub(crate) struct LanguageCodes {
     codes: Vec<String>,
     default_source: String,
     layout: CodeLayout,
@@ -206,7 +206,7 @@ impl LanguageCodes {
     }
 
     /// The ISO 639-1 language a code names, when it is one svodka knows.
-    pub fn language_of(code: &str) -> Option<String> {
+    pub(crate) fn language_of(code: &str) -> Option<String> {
         if let Some((l, _)) = FLORES.iter().find(|(_, c)| *c == code) {
             return Some(l.to_string());
         }
@@ -216,7 +216,7 @@ impl LanguageCodes {
     }
 
     /// The language the tokenizer is set up for (`src_lang`), when svodka knows it.
-    pub fn default_language(&self) -> Option<String> {
+    pub(crate) fn default_language(&self) -> Option<String> {
         Self::language_of(&self.default_source)
     }
 
@@ -224,11 +224,11 @@ impl LanguageCodes {
         self.layout
     }
 
-    pub fn forces_target(&self) -> bool {
+    pub(crate) fn forces_target(&self) -> bool {
         self.forces_target
     }
 
-    pub fn is_code(&self, token: &str) -> bool {
+    pub(crate) fn is_code(&self, token: &str) -> bool {
         self.codes.iter().any(|c| c == token)
     }
 }

@@ -29,7 +29,7 @@ use super::TokenizerError;
 use super::proto::{ModelProto, NormalizerSpec, PieceType};
 
 /// U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's visible space.
-pub const SPACE_SYMBOL: &str = "\u{2581}";
+pub(crate) const SPACE_SYMBOL: &str = "\u{2581}";
 /// sentencepiece's `kUnkPenalty`: an unknown character scores `min_score - 10`.
 const UNK_PENALTY: f32 = 10.0;
 
@@ -154,11 +154,6 @@ impl SpmModel {
         self.proto.pieces.len()
     }
 
-    /// The raw protobuf contents (piece types, trainer and normaliser specs).
-    pub fn proto(&self) -> &ModelProto {
-        &self.proto
-    }
-
     pub fn unk_id(&self) -> u32 {
         self.unk_id
     }
@@ -169,7 +164,7 @@ impl SpmModel {
     }
 
     /// `SentencePieceProcessor.piece_to_id`: unknown pieces map to the unk id.
-    pub fn piece_to_id(&self, piece: &str) -> u32 {
+    pub(crate) fn piece_to_id(&self, piece: &str) -> u32 {
         self.piece_to_id.get(piece).copied().unwrap_or(self.unk_id)
     }
 
@@ -218,7 +213,7 @@ impl SpmModel {
     /// are what `encode(out_type=str)` returns: the normalised surface, so a run of unknown characters is one
     /// piece spelled as the text (with the unk id), and with byte fallback it becomes `<0xXX>` pieces.
     /// Assumes a unigram model (see [`SpmModel::is_unigram`]).
-    pub fn encode_with(&self, text: &str, mut emit: impl FnMut(&str, u32)) {
+    pub(crate) fn encode_with(&self, text: &str, mut emit: impl FnMut(&str, u32)) {
         let normalized = self.normalizer.normalize(text);
         let path = self.viterbi(&normalized);
         // PopulateSentencePieceText: runs of unknown pieces are merged, unless byte fallback decomposes each
