@@ -9,6 +9,7 @@ use crate::backends::{LoadError, Loader, Summarizer, SummaryInput};
 use crate::config::PipelineConfig;
 use crate::error::Error;
 use crate::models::{card, hub};
+use crate::record_error::ArticleError;
 use crate::task::Task;
 
 /// Lines are translated in blocks of this many, so a large file streams.
@@ -59,6 +60,18 @@ fn print_lines(lines: impl IntoIterator<Item = String>) -> Result<(), Error> {
     })
 }
 
+/// One line per result: the text, or an empty line for a failed item (its error on stderr,
+/// counted in `failed`).
+fn print_results(results: Vec<Result<String, ArticleError>>, failed: &mut usize) -> Result<(), Error> {
+    *failed += results.iter().filter(|r| r.is_err()).count();
+    print_lines(results.into_iter().map(|r| {
+        r.unwrap_or_else(|e| {
+            tracing::error!("{e}");
+            String::new()
+        })
+    }))
+}
+
 pub fn translate(
     cfg: &PipelineConfig,
     model: Option<&str>,
@@ -87,14 +100,7 @@ pub fn translate(
     let mut failed = 0;
     read_lines(file, |block| {
         let refs: Vec<&str> = block.iter().map(String::as_str).collect();
-        let out = tr.translate(&refs);
-        failed += out.iter().filter(|r| r.is_err()).count();
-        print_lines(out.into_iter().map(|r| {
-            r.unwrap_or_else(|e| {
-                tracing::error!("{e}");
-                String::new()
-            })
-        }))
+        print_results(tr.translate(&refs), &mut failed)
     })?;
     Ok(failed)
 }
@@ -131,14 +137,7 @@ pub fn summarize(
                 target_lang: l,
             })
             .collect();
-        let out = summarizer.summarize(&inputs);
-        failed += out.iter().filter(|r| r.is_err()).count();
-        print_lines(out.into_iter().map(|r| {
-            r.unwrap_or_else(|e| {
-                tracing::error!("{e}");
-                String::new()
-            })
-        }))
+        print_results(summarizer.summarize(&inputs), &mut failed)
     })?;
     Ok(failed)
 }

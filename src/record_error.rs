@@ -106,3 +106,16 @@ impl ArticleError {
         ArticleError::new(Stage::Read, kind, message)
     }
 }
+
+/// An error and its sources on one line ("a: b: c"), for messages that must fit in a record
+/// or a report field.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}

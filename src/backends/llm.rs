@@ -23,7 +23,7 @@ use crate::config::LlmConfig;
 use crate::generate::sample::{SamplingConfig, complete};
 use crate::models::ModelError;
 use crate::models::llm::Llm;
-use crate::record_error::{ArticleError, ErrorKind, Stage};
+use crate::record_error::{ArticleError, ErrorKind, Stage, error_chain};
 use crate::task::Task;
 use crate::tokenizer::chat::{ChatTemplate, Message};
 use crate::tokenizer::gguf::GgufTokenizer;
@@ -216,17 +216,6 @@ fn keep_sentences(summary: &str, lang: &str, n: usize) -> String {
         Some(last) if sentences.len() > n => summary[..last.end].trim_end().to_string(),
         _ => summary.to_string(),
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }
 
 /// What instruct models put around the answer: `<think>` blocks (Qwen3), a label line

@@ -19,6 +19,7 @@ use crate::config::PipelineConfig;
 use crate::execute::{Input, execute};
 use crate::metrics;
 use crate::plan::Plan;
+use crate::record_error::error_chain;
 
 /// Quality of one model on one task, 0–100.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -131,17 +132,6 @@ fn reset_peak_rss() {
     if let Err(e) = std::fs::write("/proc/self/clear_refs", "5") {
         tracing::debug!("cannot reset the peak RSS ({e}); it then covers the whole process");
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// The backend under test, seen through one batch call: a translator, or a summariser with
