@@ -9,6 +9,7 @@ use std::hint::black_box;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use svodka::generate::Seq2Seq;
 use svodka::models::marian::{Config, Marian};
 
 const SRC_LEN: usize = 48;

@@ -15,7 +15,9 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
-use super::cache::{DecoderCache, KvBuffer, LayerCache};
+use crate::generate::cache::LayerCache;
+use crate::generate::{DecoderCache, Seq2Seq};
+
 use super::layers::{Activation, Attention, Linear, causal_mask, last_position, layer_norm, linear, padding_mask};
 
 /// BART's learned position tables have two extra rows at the front.
@@ -295,10 +297,6 @@ impl Bart {
         })
     }
 
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
     fn embed(&self, e: &Embeddings, ids: &Tensor, past: usize) -> Result<Tensor> {
         let (n, t) = ids.dims2()?;
         if past + t > self.cfg.max_position_embeddings {
@@ -346,8 +344,10 @@ impl Bart {
             None => Ok(xs),
         }
     }
+}
 
-    pub fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+impl Seq2Seq for Bart {
+    fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let add = padding_mask(mask, self.dtype)?;
         let mut xs = self.embed(&self.enc, ids, 0)?;
         for l in &self.encoder {
@@ -359,26 +359,16 @@ impl Bart {
         }
     }
 
-    pub fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
-        let layers = self
+    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
+        let cross_kv = self
             .decoder
             .iter()
-            .map(|l| {
-                let (cross_k, cross_v) = l.encoder_attn.project_kv(encoded)?;
-                Ok(LayerCache {
-                    self_kv: KvBuffer::default(),
-                    cross_k,
-                    cross_v,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(DecoderCache {
-            layers,
-            encoder_mask: padding_mask(mask, self.dtype)?,
-        })
+            .map(|l| l.encoder_attn.project_kv(encoded))
+            .collect::<Result<_>>()?;
+        Ok(DecoderCache::new(cross_kv, padding_mask(mask, self.dtype)?))
     }
 
-    pub fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
+    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
         let past = cache.past_len();
         let t = tokens.dim(1)?;
         let mut xs = self.embed(&self.dec, tokens, past)?;
@@ -401,8 +391,8 @@ impl Bart {
         logits.to_dtype(DType::F32)
     }
 
-    pub fn reset_cache(&self, cache: &mut DecoderCache) {
-        cache.reset();
+    fn device(&self) -> &Device {
+        &self.device
     }
 }
 
@@ -410,7 +400,6 @@ impl Bart {
 mod tests {
     use super::*;
     use crate::generate::{GenerationConfig, generate};
-    use crate::models::Seq2Seq;
     use candle_nn::VarMap;
 
     fn tiny(flavour: Flavour) -> Bart {

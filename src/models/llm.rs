@@ -23,7 +23,8 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_transformers::quantized_var_builder::VarBuilder;
 
 use super::ModelError;
-use super::cache::KvBuffer;
+use crate::generate::CausalLm;
+use crate::generate::cache::KvBuffer;
 
 /// The architectures this file implements, by `general.architecture`.
 pub const SUPPORTED: &str = "qwen2, qwen3, llama, gemma3";
@@ -549,5 +550,25 @@ impl Llm {
         let xs = if all { xs } else { xs.narrow(1, t - 1, 1)? };
         let xs = self.norm.forward(&xs)?;
         self.output.forward(&xs)?.squeeze(0)?.to_dtype(DType::F32)
+    }
+}
+
+impl CausalLm for Llm {
+    type Cache = LlmCache;
+
+    fn new_cache(&self) -> LlmCache {
+        Llm::new_cache(self)
+    }
+
+    fn reset_cache(&self, cache: &mut LlmCache) {
+        Llm::reset_cache(self, cache);
+    }
+
+    fn context_len(&self) -> usize {
+        self.cfg.context
+    }
+
+    fn decode_step(&self, cache: &mut LlmCache, tokens: &[u32]) -> Result<Tensor> {
+        self.forward(tokens, cache, false)
     }
 }

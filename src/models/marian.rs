@@ -10,7 +10,9 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
-use super::cache::{DecoderCache, KvBuffer, LayerCache};
+use crate::generate::cache::LayerCache;
+use crate::generate::{DecoderCache, Seq2Seq};
+
 use super::layers::{
     Activation, Attention, Linear, causal_mask, last_position, layer_norm, linear, padding_mask, sinusoidal_marian,
 };
@@ -229,9 +231,11 @@ impl Marian {
         let xs = (table.forward(ids)? * self.embed_scale)?;
         xs.broadcast_add(&self.positions.narrow(0, past, t)?)
     }
+}
 
+impl Seq2Seq for Marian {
     /// Encode a padded batch: `ids` and `mask` are `[B, S]` (u32; mask 1 = token, 0 = pad).
-    pub fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let add = padding_mask(mask, self.dtype)?;
         let mut xs = self.embed(&self.enc_embed, ids, 0)?;
         for l in &self.encoder {
@@ -241,27 +245,17 @@ impl Marian {
     }
 
     /// A fresh decoder state for an encoded batch: cross-attention K/V computed here, once.
-    pub fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
-        let layers = self
+    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
+        let cross_kv = self
             .decoder
             .iter()
-            .map(|l| {
-                let (cross_k, cross_v) = l.encoder_attn.project_kv(encoded)?;
-                Ok(LayerCache {
-                    self_kv: KvBuffer::default(),
-                    cross_k,
-                    cross_v,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(DecoderCache {
-            layers,
-            encoder_mask: padding_mask(mask, self.dtype)?,
-        })
+            .map(|l| l.encoder_attn.project_kv(encoded))
+            .collect::<Result<_>>()?;
+        Ok(DecoderCache::new(cross_kv, padding_mask(mask, self.dtype)?))
     }
 
     /// Feed `tokens` (`[N, t]`) after what the cache holds; logits of the last position, `[N, V]`, f32.
-    pub fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
+    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
         let past = cache.past_len();
         let t = tokens.dim(1)?;
         let mut xs = self.embed(&self.dec_embed, tokens, past)?;
@@ -281,12 +275,7 @@ impl Marian {
         logits.to_dtype(DType::F32)
     }
 
-    pub fn device(&self) -> &Device {
+    fn device(&self) -> &Device {
         &self.device
-    }
-
-    /// Forget the decoded positions of a batch; its encoder side stays.
-    pub fn reset_cache(&self, cache: &mut DecoderCache) {
-        cache.reset();
     }
 }

@@ -1,10 +1,11 @@
 //! Model families and loading.
 //!
-//! Every encoder-decoder family implements [`Seq2Seq`], one method vocabulary for all:
-//! `new(cfg, vb)` builds it from a serde `Config` and a VarBuilder whose paths mirror the
+//! Every encoder-decoder family implements generation's [`Seq2Seq`], one method vocabulary for
+//! all: `new(cfg, vb)` builds it from a serde `Config` and a VarBuilder whose paths mirror the
 //! checkpoint names; `encode` runs the encoder over a padded batch; `new_cache` prepares a
 //! batch's decoder state (cross-attention K/V computed once); `decode_step` feeds tokens and
-//! returns the last position's logits; `reset_cache` forgets the decoded positions. The
+//! returns the last position's logits. The decoder-only [`llm::Llm`] implements
+//! [`crate::generate::CausalLm`] likewise. Models depend on `generate`, never the reverse. The
 //! family is chosen from `config.json`'s `model_type`, as a tagged enum (the way
 //! text-embeddings-inference picks its backends), so adding a family touches one match.
 //!
@@ -14,7 +15,6 @@
 //! of that, so the families are written here on candle-core / candle-nn, in candle's style.
 
 pub mod bart;
-pub mod cache;
 pub mod card;
 pub mod hub;
 pub mod layers;
@@ -25,10 +25,10 @@ pub mod weights;
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use serde::Deserialize;
 
-pub use cache::DecoderCache;
+use crate::generate::Seq2Seq;
 
 /// Errors loading or running a model; each names the file or model it is about.
 #[derive(Debug, thiserror::Error)]
@@ -81,64 +81,6 @@ pub enum ModelError {
     },
     #[error("model computation failed")]
     Candle(#[from] candle_core::Error),
-}
-
-/// An encoder-decoder model; weights immutable and shared, state in the [`DecoderCache`].
-pub trait Seq2Seq: Send + Sync {
-    /// `ids`, `mask`: `[B, S]` u32 (mask 1 = token, 0 = padding) → `[B, S, D]`.
-    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor>;
-    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache>;
-    /// `tokens`: `[N, t]` u32 → logits of the last position, `[N, V]` f32.
-    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor>;
-    fn reset_cache(&self, cache: &mut DecoderCache) {
-        cache.reset();
-    }
-    fn device(&self) -> &Device;
-}
-
-impl Seq2Seq for marian::Marian {
-    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-        marian::Marian::encode(self, ids, mask)
-    }
-    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache> {
-        marian::Marian::new_cache(self, encoded, mask)
-    }
-    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        marian::Marian::decode_step(self, cache, tokens)
-    }
-    fn device(&self) -> &Device {
-        marian::Marian::device(self)
-    }
-}
-
-impl Seq2Seq for bart::Bart {
-    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-        bart::Bart::encode(self, ids, mask)
-    }
-    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache> {
-        bart::Bart::new_cache(self, encoded, mask)
-    }
-    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        bart::Bart::decode_step(self, cache, tokens)
-    }
-    fn device(&self) -> &Device {
-        bart::Bart::device(self)
-    }
-}
-
-impl Seq2Seq for t5::T5 {
-    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-        t5::T5::encode(self, ids, mask)
-    }
-    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache> {
-        t5::T5::new_cache(self, encoded, mask)
-    }
-    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        t5::T5::decode_step(self, cache, tokens)
-    }
-    fn device(&self) -> &Device {
-        t5::T5::device(self)
-    }
 }
 
 /// `config.json`, tagged by `model_type`.

@@ -13,7 +13,8 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, RmsNorm, VarBuilder};
 use serde::Deserialize;
 
-use super::cache::{DecoderCache, KvBuffer, LayerCache};
+use crate::generate::{DecoderCache, Seq2Seq};
+
 use super::layers::{Linear, last_position, linear_no_bias, padding_mask};
 
 fn default_true() -> bool {
@@ -287,12 +288,10 @@ impl T5 {
             cfg: cfg.clone(),
         })
     }
+}
 
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
-    pub fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+impl Seq2Seq for T5 {
+    fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let s = ids.dim(1)?;
         let add = padding_mask(mask, self.dtype)?;
         let bias = self.encoder[0]
@@ -310,27 +309,19 @@ impl T5 {
         self.enc_final.forward(&xs)
     }
 
-    pub fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
-        let layers = self
+    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
+        let cross_kv = self
             .decoder
             .iter()
             .map(|b| {
                 let (cross, _) = b.cross.as_ref().expect("decoder blocks attend to the encoder");
-                let (cross_k, cross_v) = cross.project_kv(encoded)?;
-                Ok(LayerCache {
-                    self_kv: KvBuffer::default(),
-                    cross_k,
-                    cross_v,
-                })
+                cross.project_kv(encoded)
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(DecoderCache {
-            layers,
-            encoder_mask: padding_mask(mask, self.dtype)?,
-        })
+            .collect::<Result<_>>()?;
+        Ok(DecoderCache::new(cross_kv, padding_mask(mask, self.dtype)?))
     }
 
-    pub fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
+    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
         let past = cache.past_len();
         let t = tokens.dim(1)?;
         // The causal rule is part of the bias: keys after a query are masked out.
@@ -360,8 +351,8 @@ impl T5 {
         self.lm_head.forward(&out)?.to_dtype(DType::F32)
     }
 
-    pub fn reset_cache(&self, cache: &mut DecoderCache) {
-        cache.reset();
+    fn device(&self) -> &Device {
+        &self.device
     }
 }
 

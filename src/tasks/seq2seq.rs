@@ -18,9 +18,9 @@ use rayon::prelude::*;
 use super::{Summarizer, SummaryInput, Translator};
 use crate::chunk::{TokenCounter, chunk_text};
 use crate::error::{ArticleError, ErrorKind, Stage};
-use crate::generate::{GenerationConfig, Resolved, generate};
+use crate::generate::{GenerationConfig, Resolved, Seq2Seq, generate};
 use crate::models::hub::Located;
-use crate::models::{ModelError, Seq2Seq, load_seq2seq, read_config};
+use crate::models::{ModelError, load_seq2seq, read_config};
 use crate::tokenizer::MarianTokenizer;
 use crate::tokenizer::hf::{HfTokenizer, LanguageCodes};
 
