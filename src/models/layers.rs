@@ -1,10 +1,10 @@
 //! Building blocks shared by the encoder-decoder families: multi-head attention over padded
-//! batches, activations by their `config.json` names, sinusoidal position tables, masks.
+//! batches, activations by their `config.json` names, masks, the linear layer.
 //!
 //! Written on candle-core/candle-nn rather than taken from candle-transformers because the
 //! batch pipeline needs what those models lack: padding masks in the encoder and in
 //! cross-attention, and K/V that are computed once (cross) or appended in place (self) by the
-//! caller's [`super::cache::DecoderCache`].
+//! caller's [`crate::generate::DecoderCache`].
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -66,26 +66,7 @@ pub fn causal_mask(t: usize, past: usize, dtype: DType, device: &Device) -> Resu
     Tensor::from_vec(data, (1, 1, t, past + t), device)?.to_dtype(dtype)
 }
 
-/// The sinusoidal position table of Marian and M2M100 as transformers builds it:
-/// `[n_pos, dim]`, sines of the even frequencies in the first half, cosines in the second.
-pub fn sinusoidal_marian(n_pos: usize, dim: usize, dtype: DType, device: &Device) -> Result<Tensor> {
-    let half = dim / 2 + dim % 2;
-    let mut data = vec![0f32; n_pos * dim];
-    for pos in 0..n_pos {
-        for j in 0..dim {
-            let angle = pos as f64 / 10000f64.powf(2.0 * (j / 2) as f64 / dim as f64);
-            // Even j feed the sine half, odd j the cosine half.
-            if j % 2 == 0 {
-                data[pos * dim + j / 2] = angle.sin() as f32;
-            } else {
-                data[pos * dim + half + j / 2] = angle.cos() as f32;
-            }
-        }
-    }
-    Tensor::from_vec(data, (n_pos, dim), device)?.to_dtype(dtype)
-}
-
-/// Multi-head attention with biased projections (BART, Marian, M2M100 layout:
+/// Multi-head attention with biased projections (the BART family's layout:
 /// `q_proj`, `k_proj`, `v_proj`, `out_proj`).
 #[derive(Debug, Clone)]
 pub struct Attention {
@@ -226,6 +207,12 @@ pub fn linear(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
 /// `Linear` with weight `{vb}.weight` `[out, in]` and no bias.
 pub fn linear_no_bias(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
     Ok(Linear::new(vb.get((out, inp), "weight")?, None))
+}
+
+/// First of `names` present in the checkpoint (tied weights are stored once, under one of
+/// several names depending on the transformers version that saved them).
+pub fn first_present<'a>(vb: &VarBuilder, names: &[&'a str]) -> Option<&'a str> {
+    names.iter().copied().find(|n| vb.contains_tensor(n))
 }
 
 /// Row-wise last position of `[N, T, V]` → `[N, V]`.

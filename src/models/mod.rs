@@ -19,7 +19,6 @@ pub mod card;
 pub mod hub;
 pub mod layers;
 pub mod llm;
-pub mod marian;
 pub mod t5;
 pub mod weights;
 
@@ -87,7 +86,7 @@ pub enum ModelError {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "model_type", rename_all = "lowercase")]
 pub enum FamilyConfig {
-    Marian(marian::Config),
+    Marian(bart::Config),
     Bart(bart::Config),
     #[serde(rename = "mbart")]
     MBart(bart::Config),
@@ -146,7 +145,10 @@ pub fn load_seq2seq(dir: &Path, dtype: DType, device: &Device) -> Result<Box<dyn
         source,
     };
     let model: Box<dyn Seq2Seq> = match cfg {
-        FamilyConfig::Marian(c) => Box::new(marian::Marian::new(&c, vb).map_err(weights_err)?),
+        FamilyConfig::Marian(mut c) => {
+            c.flavour = bart::Flavour::Marian;
+            Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?)
+        }
         FamilyConfig::Bart(c) => Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?),
         FamilyConfig::MBart(mut c) => {
             c.flavour = bart::Flavour::MBart;
