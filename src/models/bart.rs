@@ -34,7 +34,8 @@ use crate::generate::cache::LayerCache;
 use crate::generate::{DecoderCache, Seq2Seq};
 
 use super::layers::{
-    Activation, Attention, Linear, causal_mask, first_present, last_position, layer_norm, linear, padding_mask,
+    Activation, Attention, FeedForward, Linear, causal_mask, first_present, last_position, layer_norm, linear,
+    new_decoder_cache, padding_mask,
 };
 
 /// BART's learned position tables have two extra rows at the front.
@@ -109,19 +110,6 @@ impl Flavour {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Ffn {
-    fc1: Linear,
-    fc2: Linear,
-    act: Activation,
-}
-
-impl Ffn {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.act.forward(&self.fc1.forward(xs)?)?)
-    }
-}
-
 /// `x + f(x)` around a norm: before it (pre-norm) or after it (post-norm).
 fn residual(xs: &Tensor, norm: &LayerNorm, pre: bool, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
     if pre {
@@ -139,7 +127,7 @@ struct Layer {
     self_attn_layer_norm: LayerNorm,
     /// Decoder layers only.
     encoder_attn: Option<(Attention, LayerNorm)>,
-    ffn: Ffn,
+    ffn: FeedForward,
     final_layer_norm: LayerNorm,
     pre: bool,
 }
@@ -165,11 +153,11 @@ impl Layer {
             self_attn: Attention::new(d, heads, vb.pp("self_attn"))?,
             self_attn_layer_norm: norm("self_attn_layer_norm")?,
             encoder_attn,
-            ffn: Ffn {
-                fc1: linear(d, ffn_dim, vb.pp("fc1"))?,
-                fc2: linear(ffn_dim, d, vb.pp("fc2"))?,
-                act: cfg.activation_function,
-            },
+            ffn: FeedForward::new(
+                linear(d, ffn_dim, vb.pp("fc1"))?,
+                linear(ffn_dim, d, vb.pp("fc2"))?,
+                cfg.activation_function,
+            ),
             final_layer_norm: norm("final_layer_norm")?,
             pre: cfg.flavour.pre_norm(),
         })
@@ -198,9 +186,7 @@ impl Layer {
         enc_mask: &Tensor,
     ) -> Result<Tensor> {
         let h = residual(xs, &self.self_attn_layer_norm, self.pre, |x| {
-            let (k, v) = self.self_attn.project_kv(x)?;
-            let (k, v) = cache.self_kv.append(&k, &v)?;
-            self.self_attn.attend(x, &k, &v, self_mask)
+            self.self_attn.forward_cached(x, &mut cache.self_kv, self_mask)
         })?;
         let (encoder_attn, encoder_attn_layer_norm) = self.cross();
         let h = residual(&h, encoder_attn_layer_norm, self.pre, |x| {
@@ -458,12 +444,7 @@ impl Seq2Seq for Bart {
     }
 
     fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
-        let cross_kv = self
-            .decoder
-            .iter()
-            .map(|l| l.cross().0.project_kv(encoded))
-            .collect::<Result<_>>()?;
-        Ok(DecoderCache::new(cross_kv, padding_mask(mask, self.dtype)?))
+        new_decoder_cache(self.decoder.iter().map(|l| &l.cross().0), encoded, mask, self.dtype)
     }
 
     fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
