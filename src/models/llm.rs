@@ -322,7 +322,14 @@ impl Llm {
         for i in 0..cfg.layers {
             let p = |n: &str| format!("blk.{i}.{n}");
             let norm = |n: &str| RmsNorm::new(vb, &p(n), cfg.rms_eps);
-            let has = |n: &str| vb.contains_key(&p(n));
+            // A norm only some architectures have.
+            let maybe_norm = |n: &str| -> Result<Option<RmsNorm>> {
+                if vb.contains_key(&p(n)) {
+                    norm(n).map(Some)
+                } else {
+                    Ok(None)
+                }
+            };
             layers.push(Layer {
                 attn_norm: norm("attn_norm.weight")?,
                 q: qmatmul(vb, &p("attn_q.weight"))?,
@@ -332,27 +339,11 @@ impl Llm {
                 q_bias: optional(vb, &p("attn_q.bias"))?,
                 k_bias: optional(vb, &p("attn_k.bias"))?,
                 v_bias: optional(vb, &p("attn_v.bias"))?,
-                q_norm: if has("attn_q_norm.weight") {
-                    Some(norm("attn_q_norm.weight")?)
-                } else {
-                    None
-                },
-                k_norm: if has("attn_k_norm.weight") {
-                    Some(norm("attn_k_norm.weight")?)
-                } else {
-                    None
-                },
+                q_norm: maybe_norm("attn_q_norm.weight")?,
+                k_norm: maybe_norm("attn_k_norm.weight")?,
                 ffn_norm: norm("ffn_norm.weight")?,
-                post_attn_norm: if has("post_attention_norm.weight") {
-                    Some(norm("post_attention_norm.weight")?)
-                } else {
-                    None
-                },
-                post_ffn_norm: if has("post_ffw_norm.weight") {
-                    Some(norm("post_ffw_norm.weight")?)
-                } else {
-                    None
-                },
+                post_attn_norm: maybe_norm("post_attention_norm.weight")?,
+                post_ffn_norm: maybe_norm("post_ffw_norm.weight")?,
                 local: cfg.is_local(i),
                 gate: qmatmul(vb, &p("ffn_gate.weight"))?,
                 up: qmatmul(vb, &p("ffn_up.weight"))?,
