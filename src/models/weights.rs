@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 
-use super::ModelError;
+use super::{ModelError, read_json};
 
 /// The weight files a directory holds, in the order they are preferred.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,14 +24,7 @@ pub fn discover(dir: &Path) -> Result<WeightFiles, ModelError> {
     }
     let index = dir.join("model.safetensors.index.json");
     if index.is_file() {
-        let text = std::fs::read_to_string(&index).map_err(|source| ModelError::Io {
-            path: index.clone(),
-            source,
-        })?;
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|source| ModelError::Json {
-            path: index.clone(),
-            source,
-        })?;
+        let v = read_json(&index)?;
         let files: BTreeSet<String> = v["weight_map"]
             .as_object()
             .ok_or_else(|| ModelError::Invalid {
