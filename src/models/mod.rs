@@ -187,12 +187,8 @@ pub fn load_seq2seq(dir: &Path, dtype: DType, device: &Device) -> Result<Box<dyn
     let (cfg, _) = read_config(dir)?;
     let files = weights::discover(dir)?;
     let vb = files.var_builder(dtype, device)?;
-    let weights_path = match &files {
-        weights::WeightFiles::Safetensors(p) => p[0].clone(),
-        weights::WeightFiles::PyTorch(p) => p.clone(),
-    };
     cfg.build(vb).map_err(|source| ModelError::Weights {
-        path: weights_path,
+        path: files.primary().unwrap_or(dir).to_path_buf(),
         source,
     })
 }
