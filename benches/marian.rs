@@ -9,20 +9,23 @@ use std::hint::black_box;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use svodka::models::marian::{Config, Marian};
+use svodka::generate::Seq2Seq;
+use svodka::models::bart::{Bart, Config, Flavour};
 
 const SRC_LEN: usize = 48;
 const PAST: usize = 16;
 
 fn opus_mt_shape() -> Config {
-    serde_json::from_value(serde_json::json!({
+    let mut cfg: Config = serde_json::from_value(serde_json::json!({
         "model_type": "marian", "vocab_size": 62518, "decoder_vocab_size": 62518, "d_model": 512,
         "encoder_layers": 6, "decoder_layers": 6, "encoder_attention_heads": 8, "decoder_attention_heads": 8,
         "encoder_ffn_dim": 2048, "decoder_ffn_dim": 2048, "activation_function": "swish",
         "max_position_embeddings": 512, "scale_embedding": true, "pad_token_id": 62517, "eos_token_id": 0,
         "decoder_start_token_id": 62517, "share_encoder_decoder_embeddings": true, "tie_word_embeddings": true
     }))
-    .expect("valid config")
+    .expect("valid config");
+    cfg.flavour = Flavour::Marian;
+    cfg
 }
 
 fn batch(b: usize, dev: &Device) -> (Tensor, Tensor) {
@@ -37,7 +40,7 @@ fn batch(b: usize, dev: &Device) -> (Tensor, Tensor) {
 fn benches(c: &mut Criterion) {
     let dev = Device::Cpu;
     let varmap = VarMap::new();
-    let model = Marian::new(&opus_mt_shape(), VarBuilder::from_varmap(&varmap, DType::F32, &dev)).unwrap();
+    let model = Bart::new(&opus_mt_shape(), VarBuilder::from_varmap(&varmap, DType::F32, &dev)).unwrap();
     let mut g = c.benchmark_group("opus-mt-shape");
     g.sample_size(10);
     for b in [1usize, 8, 32] {

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device};
 use serde_json::Value;
-use svodka::generate::{GenerationConfig, Resolved, generate};
-use svodka::models::{Seq2Seq, load_seq2seq};
+use svodka::generate::{GenerationConfig, Resolved, Seq2Seq, generate};
+use svodka::models::load_seq2seq;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")

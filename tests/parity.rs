@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
-use svodka::generate::{GenerationConfig, generate};
-use svodka::models::{Seq2Seq, load_seq2seq};
+use svodka::generate::{GenerationConfig, Seq2Seq, generate};
+use svodka::models::load_seq2seq;
 
 /// `family/variant` under tests/fixtures, e.g. `marian/base`.
 fn dir(variant: &str) -> PathBuf {

@@ -1,5 +1,6 @@
 //! Decoding for decoder-only (GGUF instruct) models: the prompt is run in blocks, then one
-//! token at a time until an end-of-generation token or `max_new_tokens`.
+//! token at a time until an end-of-generation token or `max_new_tokens`. The model is any
+//! [`CausalLm`] (the GGUF `Llm` implements it), so this module names no model family.
 //!
 //! Greedy by default, so that the same input gives the same output; temperature, top-k and
 //! top-p sampling with a fixed seed through candle-transformers' `LogitsProcessor`; the
@@ -11,7 +12,7 @@
 use candle_core::{Result, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 
-use crate::models::llm::{Llm, LlmCache};
+use super::decoder::CausalLm;
 
 /// How tokens are chosen.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,15 +80,20 @@ pub struct Generated {
 }
 
 /// Generate after `prompt`, stopping at any of `stop`.
-pub fn complete(model: &Llm, prompt: &[u32], stop: &[u32], cfg: &SamplingConfig) -> Result<Generated> {
+pub fn complete<M: CausalLm + ?Sized>(
+    model: &M,
+    prompt: &[u32],
+    stop: &[u32],
+    cfg: &SamplingConfig,
+) -> Result<Generated> {
     let mut cache = model.new_cache();
     complete_with(model, &mut cache, prompt, stop, cfg)
 }
 
 /// [`complete`] with a caller's cache (reset first), so a worker can reuse its buffers.
-pub fn complete_with(
-    model: &Llm,
-    cache: &mut LlmCache,
+pub fn complete_with<M: CausalLm + ?Sized>(
+    model: &M,
+    cache: &mut M::Cache,
     prompt: &[u32],
     stop: &[u32],
     cfg: &SamplingConfig,
@@ -96,13 +102,13 @@ pub fn complete_with(
     if prompt.is_empty() {
         candle_core::bail!("empty prompt");
     }
-    let context = model.config().context;
+    let context = model.context_len();
     if prompt.len() >= context {
         candle_core::bail!("the prompt has {} tokens, the context {}", prompt.len(), context);
     }
     let mut logits: Option<Tensor> = None;
     for block in prompt.chunks(cfg.prompt_block.max(1)) {
-        logits = Some(model.forward(block, cache, false)?);
+        logits = Some(model.decode_step(cache, block)?);
     }
     let mut logits = logits.expect("a non-empty prompt").squeeze(0)?;
     let mut sampler = LogitsProcessor::from_sampling(cfg.seed, cfg.sampling());
@@ -124,7 +130,7 @@ pub fn complete_with(
         if tokens.len() == budget {
             break;
         }
-        logits = model.forward(&[next], cache, false)?.squeeze(0)?;
+        logits = model.decode_step(cache, &[next])?.squeeze(0)?;
     }
     Ok(Generated { tokens, stopped: false })
 }

@@ -10,9 +10,10 @@
 use candle_core::{Result, Tensor};
 use rayon::prelude::*;
 
+use super::cache::DecoderCache;
 use super::config::{EarlyStopping, Resolved};
+use super::decoder::Seq2Seq;
 use super::logits::{log_softmax, process};
-use crate::models::Seq2Seq;
 
 /// Pad a batch on the right; returns ids and the 0/1 mask, both `[B, S]` u32.
 pub fn pad_batch(inputs: &[Vec<u32>], pad: u32, device: &candle_core::Device) -> Result<(Tensor, Tensor)> {
@@ -44,7 +45,7 @@ pub fn generate(model: &dyn Seq2Seq, inputs: &[Vec<u32>], cfg: &Resolved) -> Res
     }
 }
 
-fn step(model: &dyn Seq2Seq, cache: &mut crate::models::DecoderCache, last: Vec<u32>) -> Result<Vec<Vec<f32>>> {
+fn step(model: &dyn Seq2Seq, cache: &mut DecoderCache, last: Vec<u32>) -> Result<Vec<Vec<f32>>> {
     let n = last.len();
     let tokens = Tensor::from_vec(last, (n, 1), model.device())?;
     model.decode_step(cache, &tokens)?.to_vec2::<f32>()
@@ -61,12 +62,7 @@ fn argmax(xs: &[f32]) -> u32 {
     best as u32
 }
 
-fn greedy(
-    model: &dyn Seq2Seq,
-    cache: &mut crate::models::DecoderCache,
-    n: usize,
-    cfg: &Resolved,
-) -> Result<Vec<Vec<u32>>> {
+fn greedy(model: &dyn Seq2Seq, cache: &mut DecoderCache, n: usize, cfg: &Resolved) -> Result<Vec<Vec<u32>>> {
     let mut seqs: Vec<Vec<u32>> = vec![vec![cfg.decoder_start_token_id]; n];
     // Row r of the cache holds item active[r].
     let mut active: Vec<usize> = (0..n).collect();
@@ -145,12 +141,7 @@ fn len_norm(len: usize, penalty: f32) -> f32 {
     (len as f64).powf(f64::from(penalty)) as f32
 }
 
-fn beam(
-    model: &dyn Seq2Seq,
-    cache: &mut crate::models::DecoderCache,
-    n: usize,
-    cfg: &Resolved,
-) -> Result<Vec<Vec<u32>>> {
+fn beam(model: &dyn Seq2Seq, cache: &mut DecoderCache, n: usize, cfg: &Resolved) -> Result<Vec<Vec<u32>>> {
     let nb = cfg.num_beams;
     let k = (1 + cfg.eos_token_id.len()).max(2) * nb;
     let start = vec![cfg.decoder_start_token_id];

@@ -1,22 +1,42 @@
-//! BART, mBART and M2M100/NLLB, as transformers' `BartForConditionalGeneration`,
-//! `MBartForConditionalGeneration` and `M2M100ForConditionalGeneration` compute them.
+//! The BART family: BART, mBART, M2M100/NLLB and Marian (opus-mt), as transformers'
+//! `BartForConditionalGeneration`, `MBartForConditionalGeneration`,
+//! `M2M100ForConditionalGeneration` and `MarianMTModel` compute them.
 //!
-//! One file because the three share their layers and differ in a few places, decided by
-//! `config.json`'s `model_type`:
+//! One file because the four share their layers (attention, feed-forward, each a residual
+//! around a LayerNorm) and differ in a few places, switched by the [`Flavour`] that
+//! `config.json`'s `model_type` names and by the config's own fields:
 //! - BART: learned positions offset by 2, `layernorm_embedding`, post-norm layers;
 //! - mBART: the same but pre-norm layers and a final `layer_norm` after each stack;
 //! - M2M100/NLLB: pre-norm with final norms, no `layernorm_embedding`, and sinusoidal
 //!   positions that skip padding (a token's position counts the non-pad tokens before it,
-//!   offset past `pad_token_id`, and pad tokens get the zero row).
+//!   offset past `pad_token_id`, and pad tokens get the zero row);
+//! - Marian: post-norm like BART, no `layernorm_embedding`, and static sinusoidal positions
+//!   (not stored in checkpoints; sines of the even frequencies, then cosines), looked up at
+//!   the position itself. Its config may also give the decoder its own token table
+//!   (`share_encoder_decoder_embeddings: false`) and a smaller `decoder_vocab_size`.
 //!
-//! Weight names mirror the checkpoint; state lives in the caller's [`DecoderCache`].
+//! All of them may scale embeddings by √d_model (`scale_embedding`), tie or untie the output
+//! projection (`tie_word_embeddings`), and add a `final_logits_bias` when the checkpoint has one.
+//!
+//! Written here on candle-core / candle-nn rather than taken from candle-transformers: its
+//! models run one unpadded sequence at a time (no encoder or cross-attention padding mask),
+//! recompute cross-attention K/V at every step, grow the self-attention cache by
+//! concatenation, and have no beam search, and a batch pipeline needs all of that. Weight
+//! names mirror the checkpoint (`model.encoder.layers.0.self_attn.q_proj.weight`, …); the
+//! weights are immutable, so one copy serves every worker, and state lives in the caller's
+//! [`DecoderCache`].
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, VarBuilder};
 use serde::Deserialize;
 
-use super::cache::{DecoderCache, KvBuffer, LayerCache};
-use super::layers::{Activation, Attention, Linear, causal_mask, last_position, layer_norm, linear, padding_mask};
+use crate::generate::cache::LayerCache;
+use crate::generate::{DecoderCache, Seq2Seq};
+
+use super::layers::{
+    Activation, Attention, FeedForward, Linear, causal_mask, first_present, last_position, layer_norm, linear,
+    new_decoder_cache, padding_mask,
+};
 
 /// BART's learned position tables have two extra rows at the front.
 const POSITION_OFFSET: usize = 2;
@@ -25,10 +45,18 @@ fn default_true() -> bool {
     true
 }
 
-/// The `config.json` fields BART and mBART use.
+fn default_pad() -> u32 {
+    1
+}
+
+/// The `config.json` fields the family uses; the rest are ignored. Optional fields default as
+/// in transformers' configs.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub vocab_size: usize,
+    /// Marian: the decoder's vocabulary, when it differs from `vocab_size`.
+    #[serde(default)]
+    pub decoder_vocab_size: Option<usize>,
     pub d_model: usize,
     pub encoder_layers: usize,
     pub decoder_layers: usize,
@@ -42,6 +70,10 @@ pub struct Config {
     pub scale_embedding: bool,
     #[serde(default = "default_true")]
     pub tie_word_embeddings: bool,
+    /// Marian: `false` gives the decoder its own token table.
+    #[serde(default = "default_true")]
+    pub share_encoder_decoder_embeddings: bool,
+    /// Read by M2M100's padding-aware positions only.
     #[serde(default = "default_pad")]
     pub pad_token_id: u32,
     /// Set from `model_type`.
@@ -49,8 +81,11 @@ pub struct Config {
     pub flavour: Flavour,
 }
 
-fn default_pad() -> u32 {
-    1
+impl Config {
+    /// Rows of the output projection: `decoder_vocab_size`, else `vocab_size`.
+    pub fn target_vocab_size(&self) -> usize {
+        self.decoder_vocab_size.unwrap_or(self.vocab_size)
+    }
 }
 
 /// Which member of the family a checkpoint is.
@@ -60,24 +95,18 @@ pub enum Flavour {
     Bart,
     MBart,
     M2M100,
+    Marian,
 }
 
 impl Flavour {
+    /// Norms before each sub-layer and after each stack (else after each sub-layer).
     fn pre_norm(self) -> bool {
-        self != Flavour::Bart
+        matches!(self, Flavour::MBart | Flavour::M2M100)
     }
-}
 
-#[derive(Debug, Clone)]
-struct Ffn {
-    fc1: Linear,
-    fc2: Linear,
-    act: Activation,
-}
-
-impl Ffn {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.act.forward(&self.fc1.forward(xs)?)?)
+    /// A LayerNorm over the summed token and position embeddings.
+    fn layernorm_embedding(self) -> bool {
+        matches!(self, Flavour::Bart | Flavour::MBart)
     }
 }
 
@@ -90,69 +119,66 @@ fn residual(xs: &Tensor, norm: &LayerNorm, pre: bool, f: impl FnOnce(&Tensor) ->
     }
 }
 
+/// One encoder or decoder layer: self-attention, then (decoder) attention over the encoder
+/// output, then the feed-forward, each a residual around its LayerNorm.
 #[derive(Debug, Clone)]
-struct EncoderLayer {
+struct Layer {
     self_attn: Attention,
     self_attn_layer_norm: LayerNorm,
-    ffn: Ffn,
+    /// Decoder layers only.
+    encoder_attn: Option<(Attention, LayerNorm)>,
+    ffn: FeedForward,
     final_layer_norm: LayerNorm,
     pre: bool,
 }
 
-impl EncoderLayer {
-    fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+impl Layer {
+    fn new(cfg: &Config, decoder: bool, vb: VarBuilder) -> Result<Self> {
         let d = cfg.d_model;
-        Ok(EncoderLayer {
-            self_attn: Attention::new(d, cfg.encoder_attention_heads, vb.pp("self_attn"))?,
-            self_attn_layer_norm: layer_norm(d, 1e-5, vb.pp("self_attn_layer_norm"))?,
-            ffn: Ffn {
-                fc1: linear(d, cfg.encoder_ffn_dim, vb.pp("fc1"))?,
-                fc2: linear(cfg.encoder_ffn_dim, d, vb.pp("fc2"))?,
-                act: cfg.activation_function,
-            },
-            final_layer_norm: layer_norm(d, 1e-5, vb.pp("final_layer_norm"))?,
+        let (heads, ffn_dim) = if decoder {
+            (cfg.decoder_attention_heads, cfg.decoder_ffn_dim)
+        } else {
+            (cfg.encoder_attention_heads, cfg.encoder_ffn_dim)
+        };
+        let norm = |name: &str| layer_norm(d, 1e-5, vb.pp(name));
+        let encoder_attn = if decoder {
+            Some((
+                Attention::new(d, heads, vb.pp("encoder_attn"))?,
+                norm("encoder_attn_layer_norm")?,
+            ))
+        } else {
+            None
+        };
+        Ok(Layer {
+            self_attn: Attention::new(d, heads, vb.pp("self_attn"))?,
+            self_attn_layer_norm: norm("self_attn_layer_norm")?,
+            encoder_attn,
+            ffn: FeedForward::new(
+                linear(d, ffn_dim, vb.pp("fc1"))?,
+                linear(ffn_dim, d, vb.pp("fc2"))?,
+                cfg.activation_function,
+            ),
+            final_layer_norm: norm("final_layer_norm")?,
             pre: cfg.flavour.pre_norm(),
         })
     }
 
-    fn forward(&self, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    fn cross(&self) -> &(Attention, LayerNorm) {
+        self.encoder_attn
+            .as_ref()
+            .expect("decoder layers attend to the encoder")
+    }
+
+    /// An encoder layer over `xs`, with the additive padding `mask`.
+    fn encode(&self, xs: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let h = residual(xs, &self.self_attn_layer_norm, self.pre, |x| {
             self.self_attn.forward(x, Some(mask))
         })?;
         residual(&h, &self.final_layer_norm, self.pre, |x| self.ffn.forward(x))
     }
-}
 
-#[derive(Debug, Clone)]
-struct DecoderLayer {
-    self_attn: Attention,
-    self_attn_layer_norm: LayerNorm,
-    encoder_attn: Attention,
-    encoder_attn_layer_norm: LayerNorm,
-    ffn: Ffn,
-    final_layer_norm: LayerNorm,
-    pre: bool,
-}
-
-impl DecoderLayer {
-    fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
-        let d = cfg.d_model;
-        Ok(DecoderLayer {
-            self_attn: Attention::new(d, cfg.decoder_attention_heads, vb.pp("self_attn"))?,
-            self_attn_layer_norm: layer_norm(d, 1e-5, vb.pp("self_attn_layer_norm"))?,
-            encoder_attn: Attention::new(d, cfg.decoder_attention_heads, vb.pp("encoder_attn"))?,
-            encoder_attn_layer_norm: layer_norm(d, 1e-5, vb.pp("encoder_attn_layer_norm"))?,
-            ffn: Ffn {
-                fc1: linear(d, cfg.decoder_ffn_dim, vb.pp("fc1"))?,
-                fc2: linear(cfg.decoder_ffn_dim, d, vb.pp("fc2"))?,
-                act: cfg.activation_function,
-            },
-            final_layer_norm: layer_norm(d, 1e-5, vb.pp("final_layer_norm"))?,
-            pre: cfg.flavour.pre_norm(),
-        })
-    }
-
-    fn forward(
+    /// A decoder layer over `xs`, the positions after those `cache` holds (which it extends).
+    fn decode(
         &self,
         xs: &Tensor,
         cache: &mut LayerCache,
@@ -160,13 +186,11 @@ impl DecoderLayer {
         enc_mask: &Tensor,
     ) -> Result<Tensor> {
         let h = residual(xs, &self.self_attn_layer_norm, self.pre, |x| {
-            let (k, v) = self.self_attn.project_kv(x)?;
-            let (k, v) = cache.self_kv.append(&k, &v)?;
-            self.self_attn.attend(x, &k, &v, self_mask)
+            self.self_attn.forward_cached(x, &mut cache.self_kv, self_mask)
         })?;
-        let h = residual(&h, &self.encoder_attn_layer_norm, self.pre, |x| {
-            self.encoder_attn
-                .attend(x, &cache.cross_k, &cache.cross_v, Some(enc_mask))
+        let (encoder_attn, encoder_attn_layer_norm) = self.cross();
+        let h = residual(&h, encoder_attn_layer_norm, self.pre, |x| {
+            encoder_attn.attend(x, &cache.cross_k, &cache.cross_v, Some(enc_mask))
         })?;
         residual(&h, &self.final_layer_norm, self.pre, |x| self.ffn.forward(x))
     }
@@ -177,15 +201,37 @@ impl DecoderLayer {
 enum Positions {
     /// BART/mBART: a learned table, looked up at `position + 2`.
     Learned(Embedding),
+    /// Marian: a fixed sinusoidal table, looked up at the position.
+    Static(Tensor),
     /// M2M100: a fixed sinusoidal table, looked up at padding-aware positions.
-    Sinusoidal { table: Tensor, padding_idx: u32 },
+    SkipPadding { table: Tensor, padding_idx: u32 },
 }
 
 /// One stack's embedding side.
 #[derive(Debug, Clone)]
 struct Embeddings {
+    tokens: Embedding,
     positions: Positions,
     layernorm_embedding: Option<LayerNorm>,
+}
+
+/// Marian's sinusoidal table as transformers builds it: `[n_pos, dim]`, sines of the even
+/// frequencies in the first half, cosines in the second.
+fn marian_sinusoidal(n_pos: usize, dim: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+    let half = dim / 2 + dim % 2;
+    let mut data = vec![0f32; n_pos * dim];
+    for pos in 0..n_pos {
+        for j in 0..dim {
+            let angle = pos as f64 / 10000f64.powf(2.0 * (j / 2) as f64 / dim as f64);
+            // Even j feed the sine half, odd j the cosine half.
+            if j % 2 == 0 {
+                data[pos * dim + j / 2] = angle.sin() as f32;
+            } else {
+                data[pos * dim + half + j / 2] = angle.cos() as f32;
+            }
+        }
+    }
+    Tensor::from_vec(data, (n_pos, dim), device)?.to_dtype(dtype)
 }
 
 /// M2M100's sinusoidal table (tensor2tensor layout: all sines, then all cosines), computed in
@@ -208,16 +254,48 @@ fn m2m100_sinusoidal(n: usize, dim: usize, padding_idx: usize, dtype: DType, dev
     Tensor::from_vec(data, (n, dim), dev)?.to_dtype(dtype)
 }
 
-/// `BartForConditionalGeneration` / `MBartForConditionalGeneration`.
+/// The encoder's and the decoder's token tables: one shared table (tied weights are stored
+/// once, under one of several names depending on the transformers version that saved them),
+/// or, for a Marian that does not share, the encoder's and the decoder's own.
+fn token_tables(cfg: &Config, vb: &VarBuilder) -> Result<(Embedding, Embedding)> {
+    let d = cfg.d_model;
+    let names: &[&str] = if cfg.share_encoder_decoder_embeddings {
+        &[
+            "model.shared.weight",
+            "model.encoder.embed_tokens.weight",
+            "model.decoder.embed_tokens.weight",
+        ]
+    } else {
+        &["model.encoder.embed_tokens.weight", "model.shared.weight"]
+    };
+    let name = first_present(vb, names).unwrap_or("model.shared.weight");
+    let enc = Embedding::new(vb.get((cfg.vocab_size, d), name)?, d);
+    if cfg.share_encoder_decoder_embeddings {
+        return Ok((enc.clone(), enc));
+    }
+    // transformers builds the separate decoder table as a copy of the shared one, so it has
+    // `vocab_size` rows even when the decoder vocabulary is smaller: take it as stored.
+    let table = vb.get_unchecked("model.decoder.embed_tokens.weight")?;
+    let tgt_v = cfg.target_vocab_size();
+    if table.dim(1)? != d || table.dim(0)? < tgt_v {
+        candle_core::bail!(
+            "model.decoder.embed_tokens.weight has shape {:?}, expected [≥{tgt_v}, {d}]",
+            table.dims()
+        );
+    }
+    Ok((enc, Embedding::new(table, d)))
+}
+
+/// `BartForConditionalGeneration`, `MBartForConditionalGeneration`,
+/// `M2M100ForConditionalGeneration` or `MarianMTModel`, as the config's flavour says.
 #[derive(Debug, Clone)]
 pub struct Bart {
     cfg: Config,
-    shared: Embedding,
     enc: Embeddings,
     dec: Embeddings,
-    encoder: Vec<EncoderLayer>,
-    decoder: Vec<DecoderLayer>,
-    /// mBART's final norms after each stack.
+    encoder: Vec<Layer>,
+    decoder: Vec<Layer>,
+    /// The pre-norm flavours' final norms after each stack.
     enc_layer_norm: Option<LayerNorm>,
     dec_layer_norm: Option<LayerNorm>,
     lm_head: Linear,
@@ -230,42 +308,49 @@ pub struct Bart {
 impl Bart {
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
         let d = cfg.d_model;
-        let v = cfg.vocab_size;
-        let name = [
-            "model.shared.weight",
-            "model.encoder.embed_tokens.weight",
-            "model.decoder.embed_tokens.weight",
-        ]
-        .into_iter()
-        .find(|n| vb.contains_tensor(n))
-        .unwrap_or("model.shared.weight");
-        let shared = Embedding::new(vb.get((v, d), name)?, d);
-        let stack = |p: &str| -> Result<Embeddings> {
+        let tgt_v = cfg.target_vocab_size();
+        let (enc_tokens, dec_tokens) = token_tables(cfg, &vb)?;
+        let n = cfg.max_position_embeddings + POSITION_OFFSET;
+        // The fixed tables are the same for both stacks: computed once.
+        let fixed = match cfg.flavour {
+            Flavour::Marian => Some(Positions::Static(marian_sinusoidal(
+                cfg.max_position_embeddings,
+                d,
+                vb.dtype(),
+                vb.device(),
+            )?)),
+            Flavour::M2M100 => Some(Positions::SkipPadding {
+                table: m2m100_sinusoidal(n, d, cfg.pad_token_id as usize, vb.dtype(), vb.device())?,
+                padding_idx: cfg.pad_token_id,
+            }),
+            Flavour::Bart | Flavour::MBart => None,
+        };
+        let stack = |p: &str, tokens: Embedding| -> Result<Embeddings> {
             let vb = vb.pp(p);
-            let n = cfg.max_position_embeddings + POSITION_OFFSET;
-            Ok(match cfg.flavour {
-                Flavour::M2M100 => Embeddings {
-                    positions: Positions::Sinusoidal {
-                        table: m2m100_sinusoidal(n, d, cfg.pad_token_id as usize, vb.dtype(), vb.device())?,
-                        padding_idx: cfg.pad_token_id,
-                    },
-                    layernorm_embedding: None,
-                },
-                _ => Embeddings {
-                    positions: Positions::Learned(candle_nn::embedding(n, d, vb.pp("embed_positions"))?),
-                    layernorm_embedding: Some(layer_norm(d, 1e-5, vb.pp("layernorm_embedding"))?),
-                },
+            let positions = match &fixed {
+                Some(fixed) => fixed.clone(),
+                None => Positions::Learned(candle_nn::embedding(n, d, vb.pp("embed_positions"))?),
+            };
+            let layernorm_embedding = if cfg.flavour.layernorm_embedding() {
+                Some(layer_norm(d, 1e-5, vb.pp("layernorm_embedding"))?)
+            } else {
+                None
+            };
+            Ok(Embeddings {
+                tokens,
+                positions,
+                layernorm_embedding,
             })
         };
-        let lm_head = if !cfg.tie_word_embeddings && vb.contains_tensor("lm_head.weight") {
-            Linear::new(vb.get((v, d), "lm_head.weight")?, None)
+        let lm_head = if cfg.tie_word_embeddings || !vb.contains_tensor("lm_head.weight") {
+            Linear::new(dec_tokens.embeddings().clone(), None)
         } else {
-            Linear::new(shared.embeddings().clone(), None)
+            Linear::new(vb.get((tgt_v, d), "lm_head.weight")?, None)
         };
         let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
-            vb.get((1, v), "final_logits_bias")?
+            vb.get((1, tgt_v), "final_logits_bias")?
         } else {
-            Tensor::zeros((1, v), vb.dtype(), vb.device())?
+            Tensor::zeros((1, tgt_v), vb.dtype(), vb.device())?
         };
         let final_norm = |p: &str| -> Result<Option<LayerNorm>> {
             if cfg.flavour.pre_norm() {
@@ -274,18 +359,18 @@ impl Bart {
                 Ok(None)
             }
         };
+        let layers = |decoder: bool, n: usize, p: &str| -> Result<Vec<Layer>> {
+            (0..n)
+                .map(|i| Layer::new(cfg, decoder, vb.pp(format!("{p}.{i}"))))
+                .collect()
+        };
         Ok(Bart {
-            enc: stack("model.encoder")?,
-            dec: stack("model.decoder")?,
-            encoder: (0..cfg.encoder_layers)
-                .map(|i| EncoderLayer::new(cfg, vb.pp(format!("model.encoder.layers.{i}"))))
-                .collect::<Result<_>>()?,
-            decoder: (0..cfg.decoder_layers)
-                .map(|i| DecoderLayer::new(cfg, vb.pp(format!("model.decoder.layers.{i}"))))
-                .collect::<Result<_>>()?,
+            enc: stack("model.encoder", enc_tokens)?,
+            dec: stack("model.decoder", dec_tokens)?,
+            encoder: layers(false, cfg.encoder_layers, "model.encoder.layers")?,
+            decoder: layers(true, cfg.decoder_layers, "model.decoder.layers")?,
             enc_layer_norm: final_norm("model.encoder.layer_norm")?,
             dec_layer_norm: final_norm("model.decoder.layer_norm")?,
-            shared,
             lm_head,
             final_logits_bias,
             embed_scale: if cfg.scale_embedding { (d as f64).sqrt() } else { 1.0 },
@@ -293,10 +378,6 @@ impl Bart {
             device: vb.device().clone(),
             cfg: cfg.clone(),
         })
-    }
-
-    pub fn device(&self) -> &Device {
-        &self.device
     }
 
     fn embed(&self, e: &Embeddings, ids: &Tensor, past: usize) -> Result<Tensor> {
@@ -308,7 +389,7 @@ impl Bart {
                 self.cfg.max_position_embeddings
             );
         }
-        let tokens = (self.shared.forward(ids)? * self.embed_scale)?;
+        let tokens = (e.tokens.forward(ids)? * self.embed_scale)?;
         let xs = match &e.positions {
             Positions::Learned(table) => {
                 let pos = Tensor::arange(
@@ -318,7 +399,8 @@ impl Bart {
                 )?;
                 tokens.broadcast_add(&table.forward(&pos)?)?
             }
-            Positions::Sinusoidal { table, padding_idx } => {
+            Positions::Static(table) => tokens.broadcast_add(&table.narrow(0, past, t)?)?,
+            Positions::SkipPadding { table, padding_idx } => {
                 // transformers' create_position_ids_from_input_ids: (cumsum(not pad) + past) * not pad + pad.
                 let rows = ids.to_vec2::<u32>()?;
                 let pos: Vec<u32> = rows
@@ -346,12 +428,14 @@ impl Bart {
             None => Ok(xs),
         }
     }
+}
 
-    pub fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+impl Seq2Seq for Bart {
+    fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let add = padding_mask(mask, self.dtype)?;
         let mut xs = self.embed(&self.enc, ids, 0)?;
         for l in &self.encoder {
-            xs = l.forward(&xs, &add)?;
+            xs = l.encode(&xs, &add)?;
         }
         match &self.enc_layer_norm {
             Some(n) => n.forward(&xs),
@@ -359,26 +443,11 @@ impl Bart {
         }
     }
 
-    pub fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
-        let layers = self
-            .decoder
-            .iter()
-            .map(|l| {
-                let (cross_k, cross_v) = l.encoder_attn.project_kv(encoded)?;
-                Ok(LayerCache {
-                    self_kv: KvBuffer::default(),
-                    cross_k,
-                    cross_v,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(DecoderCache {
-            layers,
-            encoder_mask: padding_mask(mask, self.dtype)?,
-        })
+    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
+        new_decoder_cache(self.decoder.iter().map(|l| &l.cross().0), encoded, mask, self.dtype)
     }
 
-    pub fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
+    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
         let past = cache.past_len();
         let t = tokens.dim(1)?;
         let mut xs = self.embed(&self.dec, tokens, past)?;
@@ -389,7 +458,7 @@ impl Bart {
         };
         let enc_mask = cache.encoder_mask.clone();
         for (l, c) in self.decoder.iter().zip(cache.layers.iter_mut()) {
-            xs = l.forward(&xs, c, self_mask.as_ref(), &enc_mask)?;
+            xs = l.decode(&xs, c, self_mask.as_ref(), &enc_mask)?;
         }
         if let Some(n) = &self.dec_layer_norm {
             xs = n.forward(&xs)?;
@@ -401,8 +470,8 @@ impl Bart {
         logits.to_dtype(DType::F32)
     }
 
-    pub fn reset_cache(&self, cache: &mut DecoderCache) {
-        cache.reset();
+    fn device(&self) -> &Device {
+        &self.device
     }
 }
 
@@ -410,7 +479,6 @@ impl Bart {
 mod tests {
     use super::*;
     use crate::generate::{GenerationConfig, generate};
-    use crate::models::Seq2Seq;
     use candle_nn::VarMap;
 
     fn tiny(flavour: Flavour) -> Bart {
@@ -430,7 +498,7 @@ mod tests {
     /// contract: padding must not leak into a row's result.
     #[test]
     fn padded_batch_equals_rows_alone() {
-        for flavour in [Flavour::Bart, Flavour::MBart, Flavour::M2M100] {
+        for flavour in [Flavour::Bart, Flavour::MBart, Flavour::M2M100, Flavour::Marian] {
             let model = tiny(flavour);
             let cfg = GenerationConfig {
                 decoder_start_token_id: Some(2),

@@ -1,14 +1,19 @@
-//! Building blocks shared by the encoder-decoder families: multi-head attention over padded
-//! batches, activations by their `config.json` names, sinusoidal position tables, masks.
+//! Building blocks shared by the encoder-decoder families (the BART family and T5): multi-head
+//! attention over padded batches with its cached form, the feed-forward (plain or gated),
+//! activations by their `config.json` names, masks, the linear layer. What a family does its
+//! own way (norms, positions, T5's relative bias) stays in its file.
 //!
 //! Written on candle-core/candle-nn rather than taken from candle-transformers because the
 //! batch pipeline needs what those models lack: padding masks in the encoder and in
 //! cross-attention, and K/V that are computed once (cross) or appended in place (self) by the
-//! caller's [`super::cache::DecoderCache`].
+//! caller's [`crate::generate::DecoderCache`].
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::Deserialize;
+
+use crate::generate::DecoderCache;
+use crate::generate::cache::KvBuffer;
 
 /// Activation functions by their Hugging Face names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -66,27 +71,11 @@ pub fn causal_mask(t: usize, past: usize, dtype: DType, device: &Device) -> Resu
     Tensor::from_vec(data, (1, 1, t, past + t), device)?.to_dtype(dtype)
 }
 
-/// The sinusoidal position table of Marian and M2M100 as transformers builds it:
-/// `[n_pos, dim]`, sines of the even frequencies in the first half, cosines in the second.
-pub fn sinusoidal_marian(n_pos: usize, dim: usize, dtype: DType, device: &Device) -> Result<Tensor> {
-    let half = dim / 2 + dim % 2;
-    let mut data = vec![0f32; n_pos * dim];
-    for pos in 0..n_pos {
-        for j in 0..dim {
-            let angle = pos as f64 / 10000f64.powf(2.0 * (j / 2) as f64 / dim as f64);
-            // Even j feed the sine half, odd j the cosine half.
-            if j % 2 == 0 {
-                data[pos * dim + j / 2] = angle.sin() as f32;
-            } else {
-                data[pos * dim + half + j / 2] = angle.cos() as f32;
-            }
-        }
-    }
-    Tensor::from_vec(data, (n_pos, dim), device)?.to_dtype(dtype)
-}
-
-/// Multi-head attention with biased projections (BART, Marian, M2M100 layout:
-/// `q_proj`, `k_proj`, `v_proj`, `out_proj`).
+/// Multi-head attention over padded batches, for every encoder-decoder family: projections
+/// `[q, k, v, out]`, heads of `head_dim`, and an additive mask or bias over the scores. The
+/// families differ only in how scores are formed: the BART family scales queries by
+/// 1/√head_dim and takes the softmax in the weights' dtype ([`Attention::new`]); T5 does not
+/// scale and takes the softmax in f32 ([`Attention::softmax_in_f32`]).
 #[derive(Debug, Clone)]
 pub struct Attention {
     q_proj: Linear,
@@ -95,24 +84,50 @@ pub struct Attention {
     out_proj: Linear,
     heads: usize,
     head_dim: usize,
-    scaling: f64,
+    /// What queries are multiplied by, if anything.
+    scaling: Option<f64>,
+    softmax_f32: bool,
 }
 
 impl Attention {
+    /// The BART family's layout: biased `q_proj`, `k_proj`, `v_proj`, `out_proj`, all
+    /// `d_model` wide, queries scaled by 1/√head_dim.
     pub fn new(d_model: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
         let head_dim = d_model / heads;
-        Ok(Attention {
-            q_proj: linear(d_model, d_model, vb.pp("q_proj"))?,
-            k_proj: linear(d_model, d_model, vb.pp("k_proj"))?,
-            v_proj: linear(d_model, d_model, vb.pp("v_proj"))?,
-            out_proj: linear(d_model, d_model, vb.pp("out_proj"))?,
-            heads,
-            head_dim,
-            scaling: (head_dim as f64).powf(-0.5),
-        })
+        let projections = [
+            linear(d_model, d_model, vb.pp("q_proj"))?,
+            linear(d_model, d_model, vb.pp("k_proj"))?,
+            linear(d_model, d_model, vb.pp("v_proj"))?,
+            linear(d_model, d_model, vb.pp("out_proj"))?,
+        ];
+        let mut attention = Attention::from_projections(projections, heads, head_dim);
+        attention.scaling = Some((head_dim as f64).powf(-0.5));
+        Ok(attention)
     }
 
-    /// `[N, T, D]` → `[N, H, T, Dh]`, contiguous.
+    /// Attention over the given `[q, k, v, out]` projections, queries not scaled, softmax in
+    /// the weights' dtype.
+    pub fn from_projections(projections: [Linear; 4], heads: usize, head_dim: usize) -> Self {
+        let [q_proj, k_proj, v_proj, out_proj] = projections;
+        Attention {
+            q_proj,
+            k_proj,
+            v_proj,
+            out_proj,
+            heads,
+            head_dim,
+            scaling: None,
+            softmax_f32: false,
+        }
+    }
+
+    /// Take the softmax in f32 whatever the weights' dtype.
+    pub fn softmax_in_f32(mut self) -> Self {
+        self.softmax_f32 = true;
+        self
+    }
+
+    /// `[N, T, H × Dh]` → `[N, H, T, Dh]`, contiguous.
     fn split_heads(&self, xs: &Tensor) -> Result<Tensor> {
         let (n, t, _) = xs.dims3()?;
         xs.reshape((n, t, self.heads, self.head_dim))?
@@ -127,17 +142,30 @@ impl Attention {
         Ok((k, v))
     }
 
-    /// Attend from `xs` (`[N, Tq, D]`) over the given keys and values (`[N, H, Tk, Dh]`).
+    /// Attend from `xs` (`[N, Tq, D]`) over the given keys and values (`[N, H, Tk, Dh]`),
+    /// adding `mask` (a padding or causal mask, or a position bias) to the scores.
     pub fn attend(&self, xs: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-        let (n, t, d) = xs.dims3()?;
-        let q = self.split_heads(&(self.q_proj.forward(xs)? * self.scaling)?)?;
+        let (n, t, _) = xs.dims3()?;
+        let q = self.q_proj.forward(xs)?;
+        let q = match self.scaling {
+            Some(s) => (q * s)?,
+            None => q,
+        };
+        let q = self.split_heads(&q)?;
         let scores = q.matmul(&k.t()?)?;
         let scores = match mask {
             Some(m) => scores.broadcast_add(m)?,
             None => scores,
         };
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let out = probs.matmul(v)?.transpose(1, 2)?.reshape((n, t, d))?;
+        let probs = if self.softmax_f32 {
+            candle_nn::ops::softmax_last_dim(&scores.to_dtype(DType::F32)?)?.to_dtype(xs.dtype())?
+        } else {
+            candle_nn::ops::softmax_last_dim(&scores)?
+        };
+        let out = probs
+            .matmul(v)?
+            .transpose(1, 2)?
+            .reshape((n, t, self.heads * self.head_dim))?;
         self.out_proj.forward(&out)
     }
 
@@ -145,6 +173,65 @@ impl Attention {
     pub fn forward(&self, xs: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let (k, v) = self.project_kv(xs)?;
         self.attend(xs, &k, &v, mask)
+    }
+
+    /// Decoder self-attention: the keys and values of `xs` join those `cache` holds, and `xs`
+    /// attends over all of them.
+    pub fn forward_cached(&self, xs: &Tensor, cache: &mut KvBuffer, mask: Option<&Tensor>) -> Result<Tensor> {
+        let (k, v) = self.project_kv(xs)?;
+        let (k, v) = cache.append(&k, &v)?;
+        self.attend(xs, &k, &v, mask)
+    }
+}
+
+/// A batch's fresh decoder state: the keys and values of `encoded` (`[B, S, D]`) under each
+/// decoder layer's cross-attention, computed once, and the additive form of `mask`.
+pub fn new_decoder_cache<'a>(
+    cross_attention: impl Iterator<Item = &'a Attention>,
+    encoded: &Tensor,
+    mask: &Tensor,
+    dtype: DType,
+) -> Result<DecoderCache> {
+    let cross_kv = cross_attention.map(|a| a.project_kv(encoded)).collect::<Result<_>>()?;
+    Ok(DecoderCache::new(cross_kv, padding_mask(mask, dtype)?))
+}
+
+/// A position-wise feed-forward: `down(act(up(x)))`, or with a gate (T5 v1.1's gated units)
+/// `down(act(up(x)) * gate(x))`.
+#[derive(Debug, Clone)]
+pub struct FeedForward {
+    up: Linear,
+    gate: Option<Linear>,
+    down: Linear,
+    act: Activation,
+}
+
+impl FeedForward {
+    pub fn new(up: Linear, down: Linear, act: Activation) -> Self {
+        FeedForward {
+            up,
+            gate: None,
+            down,
+            act,
+        }
+    }
+
+    /// A gated unit: `up` is activated and multiplied by `gate`, which is not.
+    pub fn gated(up: Linear, gate: Linear, down: Linear, act: Activation) -> Self {
+        FeedForward {
+            up,
+            gate: Some(gate),
+            down,
+            act,
+        }
+    }
+
+    pub fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let h = self.act.forward(&self.up.forward(xs)?)?;
+        match &self.gate {
+            Some(gate) => self.down.forward(&(h * gate.forward(xs)?)?),
+            None => self.down.forward(&h),
+        }
     }
 }
 
@@ -226,6 +313,12 @@ pub fn linear(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
 /// `Linear` with weight `{vb}.weight` `[out, in]` and no bias.
 pub fn linear_no_bias(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
     Ok(Linear::new(vb.get((out, inp), "weight")?, None))
+}
+
+/// First of `names` present in the checkpoint (tied weights are stored once, under one of
+/// several names depending on the transformers version that saved them).
+pub fn first_present<'a>(vb: &VarBuilder, names: &[&'a str]) -> Option<&'a str> {
+    names.iter().copied().find(|n| vb.contains_tensor(n))
 }
 
 /// Row-wise last position of `[N, T, V]` → `[N, V]`.

@@ -23,7 +23,8 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_transformers::quantized_var_builder::VarBuilder;
 
 use super::ModelError;
-use super::cache::KvBuffer;
+use crate::generate::CausalLm;
+use crate::generate::cache::KvBuffer;
 
 /// The architectures this file implements, by `general.architecture`.
 pub const SUPPORTED: &str = "qwen2, qwen3, llama, gemma3";
@@ -321,7 +322,14 @@ impl Llm {
         for i in 0..cfg.layers {
             let p = |n: &str| format!("blk.{i}.{n}");
             let norm = |n: &str| RmsNorm::new(vb, &p(n), cfg.rms_eps);
-            let has = |n: &str| vb.contains_key(&p(n));
+            // A norm only some architectures have.
+            let maybe_norm = |n: &str| -> Result<Option<RmsNorm>> {
+                if vb.contains_key(&p(n)) {
+                    norm(n).map(Some)
+                } else {
+                    Ok(None)
+                }
+            };
             layers.push(Layer {
                 attn_norm: norm("attn_norm.weight")?,
                 q: qmatmul(vb, &p("attn_q.weight"))?,
@@ -331,27 +339,11 @@ impl Llm {
                 q_bias: optional(vb, &p("attn_q.bias"))?,
                 k_bias: optional(vb, &p("attn_k.bias"))?,
                 v_bias: optional(vb, &p("attn_v.bias"))?,
-                q_norm: if has("attn_q_norm.weight") {
-                    Some(norm("attn_q_norm.weight")?)
-                } else {
-                    None
-                },
-                k_norm: if has("attn_k_norm.weight") {
-                    Some(norm("attn_k_norm.weight")?)
-                } else {
-                    None
-                },
+                q_norm: maybe_norm("attn_q_norm.weight")?,
+                k_norm: maybe_norm("attn_k_norm.weight")?,
                 ffn_norm: norm("ffn_norm.weight")?,
-                post_attn_norm: if has("post_attention_norm.weight") {
-                    Some(norm("post_attention_norm.weight")?)
-                } else {
-                    None
-                },
-                post_ffn_norm: if has("post_ffw_norm.weight") {
-                    Some(norm("post_ffw_norm.weight")?)
-                } else {
-                    None
-                },
+                post_attn_norm: maybe_norm("post_attention_norm.weight")?,
+                post_ffn_norm: maybe_norm("post_ffw_norm.weight")?,
                 local: cfg.is_local(i),
                 gate: qmatmul(vb, &p("ffn_gate.weight"))?,
                 up: qmatmul(vb, &p("ffn_up.weight"))?,
@@ -549,5 +541,25 @@ impl Llm {
         let xs = if all { xs } else { xs.narrow(1, t - 1, 1)? };
         let xs = self.norm.forward(&xs)?;
         self.output.forward(&xs)?.squeeze(0)?.to_dtype(DType::F32)
+    }
+}
+
+impl CausalLm for Llm {
+    type Cache = LlmCache;
+
+    fn new_cache(&self) -> LlmCache {
+        Llm::new_cache(self)
+    }
+
+    fn reset_cache(&self, cache: &mut LlmCache) {
+        Llm::reset_cache(self, cache);
+    }
+
+    fn context_len(&self) -> usize {
+        self.cfg.context
+    }
+
+    fn decode_step(&self, cache: &mut LlmCache, tokens: &[u32]) -> Result<Tensor> {
+        self.forward(tokens, cache, false)
     }
 }

@@ -1,12 +1,13 @@
 //! Model families and loading.
 //!
-//! Every encoder-decoder family implements [`Seq2Seq`], one method vocabulary for all:
-//! `new(cfg, vb)` builds it from a serde `Config` and a VarBuilder whose paths mirror the
+//! Every encoder-decoder family implements generation's [`Seq2Seq`], one method vocabulary for
+//! all: `new(cfg, vb)` builds it from a serde `Config` and a VarBuilder whose paths mirror the
 //! checkpoint names; `encode` runs the encoder over a padded batch; `new_cache` prepares a
 //! batch's decoder state (cross-attention K/V computed once); `decode_step` feeds tokens and
-//! returns the last position's logits; `reset_cache` forgets the decoded positions. The
-//! family is chosen from `config.json`'s `model_type`, as a tagged enum (the way
-//! text-embeddings-inference picks its backends), so adding a family touches one match.
+//! returns the last position's logits. The decoder-only [`llm::Llm`] implements
+//! [`crate::generate::CausalLm`] likewise. Models depend on `generate`, never the reverse. The
+//! family is chosen from `config.json`'s `model_type` through one table, `FAMILIES`, so
+//! adding a family or a BART flavour touches one list.
 //!
 //! Why not candle-transformers' models: they run one unpadded sequence at a time (no encoder
 //! or cross-attention padding mask), recompute cross-attention K/V at every step, grow the
@@ -14,21 +15,21 @@
 //! of that, so the families are written here on candle-core / candle-nn, in candle's style.
 
 pub mod bart;
-pub mod cache;
 pub mod card;
 pub mod hub;
 pub mod layers;
 pub mod llm;
-pub mod marian;
 pub mod t5;
 pub mod weights;
 
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
+use candle_nn::VarBuilder;
 use serde::Deserialize;
 
-pub use cache::DecoderCache;
+use crate::generate::Seq2Seq;
 
 /// Errors loading or running a model; each names the file or model it is about.
 #[derive(Debug, thiserror::Error)]
@@ -83,79 +84,75 @@ pub enum ModelError {
     Candle(#[from] candle_core::Error),
 }
 
-/// An encoder-decoder model; weights immutable and shared, state in the [`DecoderCache`].
-pub trait Seq2Seq: Send + Sync {
-    /// `ids`, `mask`: `[B, S]` u32 (mask 1 = token, 0 = padding) → `[B, S, D]`.
-    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor>;
-    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache>;
-    /// `tokens`: `[N, t]` u32 → logits of the last position, `[N, V]` f32.
-    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor>;
-    fn reset_cache(&self, cache: &mut DecoderCache) {
-        cache.reset();
-    }
-    fn device(&self) -> &Device;
+/// Which implementation reads a `model_type`.
+#[derive(Debug, Clone, Copy)]
+enum Family {
+    Bart(bart::Flavour),
+    T5,
 }
 
-impl Seq2Seq for marian::Marian {
-    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-        marian::Marian::encode(self, ids, mask)
-    }
-    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache> {
-        marian::Marian::new_cache(self, encoded, mask)
-    }
-    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        marian::Marian::decode_step(self, cache, tokens)
-    }
-    fn device(&self) -> &Device {
-        marian::Marian::device(self)
-    }
-}
+/// The supported `model_type`s, each with the family that reads it: the one list of families.
+/// [`read_config`]'s check, the list its error gives and the loader all come from here, so a
+/// new `model_type` is one row (a new BART flavour, one row and its [`bart::Flavour`]).
+const FAMILIES: &[(&str, Family)] = &[
+    ("marian", Family::Bart(bart::Flavour::Marian)),
+    ("bart", Family::Bart(bart::Flavour::Bart)),
+    ("mbart", Family::Bart(bart::Flavour::MBart)),
+    ("t5", Family::T5),
+    ("mt5", Family::T5),
+    ("m2m_100", Family::Bart(bart::Flavour::M2M100)),
+];
 
-impl Seq2Seq for bart::Bart {
-    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-        bart::Bart::encode(self, ids, mask)
+/// The names of [`FAMILIES`], for errors.
+static SUPPORTED: LazyLock<String> =
+    LazyLock::new(|| FAMILIES.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", "));
+
+impl Family {
+    fn of(model_type: &str) -> Option<Family> {
+        FAMILIES.iter().find(|(name, _)| *name == model_type).map(|&(_, f)| f)
     }
-    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache> {
-        bart::Bart::new_cache(self, encoded, mask)
-    }
-    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        bart::Bart::decode_step(self, cache, tokens)
-    }
-    fn device(&self) -> &Device {
-        bart::Bart::device(self)
+
+    /// This family's settings from `config.json`, read in place (no copy of the JSON).
+    fn read(self, raw: &serde_json::Value) -> serde_json::Result<FamilyConfig> {
+        Ok(match self {
+            Family::Bart(flavour) => FamilyConfig::Bart(bart::Config {
+                flavour,
+                ..bart::Config::deserialize(raw)?
+            }),
+            Family::T5 => FamilyConfig::T5(t5::Config::deserialize(raw)?),
+        })
     }
 }
 
-impl Seq2Seq for t5::T5 {
-    fn encode(&self, ids: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
-        t5::T5::encode(self, ids, mask)
-    }
-    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> candle_core::Result<DecoderCache> {
-        t5::T5::new_cache(self, encoded, mask)
-    }
-    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> candle_core::Result<Tensor> {
-        t5::T5::decode_step(self, cache, tokens)
-    }
-    fn device(&self) -> &Device {
-        t5::T5::device(self)
-    }
-}
-
-/// `config.json`, tagged by `model_type`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "model_type", rename_all = "lowercase")]
+/// A model's settings from `config.json`, by the implementation that reads them.
+#[derive(Debug, Clone)]
 pub enum FamilyConfig {
-    Marian(marian::Config),
+    /// BART, mBART, M2M100/NLLB or Marian: the config's `flavour` says which.
     Bart(bart::Config),
-    #[serde(rename = "mbart")]
-    MBart(bart::Config),
-    #[serde(rename = "t5", alias = "mt5")]
     T5(t5::Config),
-    #[serde(rename = "m2m_100", alias = "nllb-moe")]
-    M2M100(bart::Config),
 }
 
-const SUPPORTED: &str = "marian, bart, mbart, t5, mt5, m2m_100";
+impl FamilyConfig {
+    /// The model these settings describe, over the weights in `vb`.
+    pub fn build(&self, vb: VarBuilder) -> candle_core::Result<Box<dyn Seq2Seq>> {
+        Ok(match self {
+            FamilyConfig::Bart(c) => Box::new(bart::Bart::new(c, vb)?),
+            FamilyConfig::T5(c) => Box::new(t5::T5::new(c, vb)?),
+        })
+    }
+}
+
+/// Read and parse a JSON file; errors name it.
+pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| ModelError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
 
 /// Parse a dtype name from the configuration.
 pub fn parse_dtype(s: &str) -> Result<DType, ModelError> {
@@ -167,26 +164,21 @@ pub fn parse_dtype(s: &str) -> Result<DType, ModelError> {
     }
 }
 
-/// Read `config.json` of a model directory.
+/// Read `config.json` of a model directory: its family's settings, and the whole JSON for
+/// the callers that look up other keys. Called several times per load, so it parses the file
+/// once and reads the settings from the parsed value in place.
 pub fn read_config(dir: &Path) -> Result<(FamilyConfig, serde_json::Value), ModelError> {
     let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| ModelError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let raw: serde_json::Value = serde_json::from_str(&text).map_err(|source| ModelError::Json {
-        path: path.clone(),
-        source,
-    })?;
-    let model_type = raw["model_type"].as_str().unwrap_or("").to_string();
-    if !["marian", "bart", "mbart", "t5", "mt5", "m2m_100"].contains(&model_type.as_str()) {
+    let raw = read_json(&path)?;
+    let model_type = raw["model_type"].as_str().unwrap_or("");
+    let Some(family) = Family::of(model_type) else {
         return Err(ModelError::Unsupported {
+            model_type: model_type.to_string(),
             path,
-            model_type,
-            supported: SUPPORTED,
+            supported: SUPPORTED.as_str(),
         });
-    }
-    let cfg = serde_json::from_value(raw.clone()).map_err(|source| ModelError::Json { path, source })?;
+    };
+    let cfg = family.read(&raw).map_err(|source| ModelError::Json { path, source })?;
     Ok((cfg, raw))
 }
 
@@ -195,26 +187,53 @@ pub fn load_seq2seq(dir: &Path, dtype: DType, device: &Device) -> Result<Box<dyn
     let (cfg, _) = read_config(dir)?;
     let files = weights::discover(dir)?;
     let vb = files.var_builder(dtype, device)?;
-    let weights_path = match &files {
-        weights::WeightFiles::Safetensors(p) => p[0].clone(),
-        weights::WeightFiles::PyTorch(p) => p.clone(),
-    };
-    let weights_err = |source| ModelError::Weights {
-        path: weights_path.clone(),
+    cfg.build(vb).map_err(|source| ModelError::Weights {
+        path: files.primary().unwrap_or(dir).to_path_buf(),
         source,
-    };
-    let model: Box<dyn Seq2Seq> = match cfg {
-        FamilyConfig::Marian(c) => Box::new(marian::Marian::new(&c, vb).map_err(weights_err)?),
-        FamilyConfig::Bart(c) => Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?),
-        FamilyConfig::MBart(mut c) => {
-            c.flavour = bart::Flavour::MBart;
-            Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_dir(json: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.json"), json).unwrap();
+        dir
+    }
+
+    #[test]
+    fn an_unsupported_model_type_lists_the_table() {
+        for json in [r#"{"model_type": "nllb-moe"}"#, r#"{"d_model": 4}"#] {
+            let dir = config_dir(json);
+            let err = read_config(dir.path()).unwrap_err();
+            assert!(matches!(err, ModelError::Unsupported { .. }), "{err:?}");
+            assert!(
+                err.to_string()
+                    .ends_with("is not supported (supported: marian, bart, mbart, t5, mt5, m2m_100)"),
+                "{err}"
+            );
         }
-        FamilyConfig::M2M100(mut c) => {
-            c.flavour = bart::Flavour::M2M100;
-            Box::new(bart::Bart::new(&c, vb).map_err(weights_err)?)
+    }
+
+    #[test]
+    fn every_model_type_reads_its_family() {
+        let bart = r#""vocab_size": 8, "d_model": 4, "encoder_layers": 1, "decoder_layers": 1,
+            "encoder_attention_heads": 1, "decoder_attention_heads": 1, "encoder_ffn_dim": 8,
+            "decoder_ffn_dim": 8, "activation_function": "gelu", "max_position_embeddings": 8"#;
+        let t5 = r#""vocab_size": 8, "d_model": 4, "d_kv": 4, "d_ff": 8, "num_layers": 1,
+            "num_heads": 1, "relative_attention_num_buckets": 4"#;
+        for &(name, family) in FAMILIES {
+            let fields = if matches!(family, Family::T5) { t5 } else { bart };
+            let dir = config_dir(&format!(r#"{{"model_type": "{name}", {fields}}}"#));
+            let (cfg, raw) = read_config(dir.path()).unwrap();
+            assert_eq!(raw["model_type"], name);
+            match (cfg, family) {
+                (FamilyConfig::Bart(c), Family::Bart(flavour)) => assert_eq!(c.flavour, flavour, "{name}"),
+                (FamilyConfig::T5(_), Family::T5) => {}
+                (cfg, _) => panic!("{name} read as {cfg:?}"),
+            }
         }
-        FamilyConfig::T5(c) => Box::new(t5::T5::new(&c, vb).map_err(weights_err)?),
-    };
-    Ok(model)
+    }
 }

@@ -6,15 +6,25 @@
 //! buckets (a learned bias per bucket and head in the first layer of each stack, shared by the
 //! others; bidirectional in the encoder, causal in the decoder), `relu` (v1.0) or gated-gelu
 //! (v1.1, mT5) feed-forward, and tied embeddings rescaled by d_model^-0.5 before the output
-//! projection (v1.0) or an untied `lm_head` (v1.1). Names mirror the checkpoint
-//! (`encoder.block.0.layer.0.SelfAttention.q.weight`, …).
+//! projection (v1.0) or an untied `lm_head` (v1.1), and the softmax taken in f32. Names mirror
+//! the checkpoint (`encoder.block.0.layer.0.SelfAttention.q.weight`, …).
+//!
+//! Its own file, not a BART flavour: the blocks are laid out and normed differently (pre-norm
+//! RMS sub-layers, the position bias threaded through every layer). What is the same logic
+//! (multi-head attention and its cache, the feed-forward, masks, the decoder cache) comes
+//! from [`super::layers`], written by hand on candle for the same reasons as the BART family
+//! (batched padding masks, cross-attention K/V computed once, beam search).
 
 use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{Embedding, RmsNorm, VarBuilder};
 use serde::Deserialize;
 
-use super::cache::{DecoderCache, KvBuffer, LayerCache};
-use super::layers::{Linear, last_position, linear_no_bias, padding_mask};
+use crate::generate::{DecoderCache, Seq2Seq};
+
+use super::layers::{
+    Activation, Attention, FeedForward, Linear, causal_mask, first_present, last_position, linear_no_bias,
+    new_decoder_cache, padding_mask,
+};
 
 fn default_true() -> bool {
     true
@@ -74,55 +84,26 @@ pub fn bucket(relative: i64, bidirectional: bool, num_buckets: usize, max_distan
     buckets + (max_exact + scaled).min(n - 1)
 }
 
+/// The relative-position bias of a stack: a learned value per bucket and head, held by the
+/// stack's first layer and added to every layer's attention scores.
 #[derive(Debug, Clone)]
-struct Attention {
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    o: Linear,
-    heads: usize,
-    d_kv: usize,
-    bias: Option<Embedding>,
+struct RelativeBias {
+    table: Embedding,
     num_buckets: usize,
     max_distance: usize,
 }
 
-impl Attention {
-    fn new(cfg: &Config, has_bias: bool, vb: VarBuilder) -> Result<Self> {
-        let inner = cfg.num_heads * cfg.d_kv;
-        Ok(Attention {
-            q: linear_no_bias(cfg.d_model, inner, vb.pp("q"))?,
-            k: linear_no_bias(cfg.d_model, inner, vb.pp("k"))?,
-            v: linear_no_bias(cfg.d_model, inner, vb.pp("v"))?,
-            o: linear_no_bias(inner, cfg.d_model, vb.pp("o"))?,
-            heads: cfg.num_heads,
-            d_kv: cfg.d_kv,
-            bias: if has_bias {
-                Some(candle_nn::embedding(
-                    cfg.relative_attention_num_buckets,
-                    cfg.num_heads,
-                    vb.pp("relative_attention_bias"),
-                )?)
-            } else {
-                None
-            },
+impl RelativeBias {
+    fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+        Ok(RelativeBias {
+            table: candle_nn::embedding(cfg.relative_attention_num_buckets, cfg.num_heads, vb)?,
             num_buckets: cfg.relative_attention_num_buckets,
             max_distance: cfg.relative_attention_max_distance,
         })
     }
 
-    fn split(&self, xs: &Tensor) -> Result<Tensor> {
-        let (n, t, _) = xs.dims3()?;
-        xs.reshape((n, t, self.heads, self.d_kv))?.transpose(1, 2)?.contiguous()
-    }
-
-    fn project_kv(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
-        Ok((self.split(&self.k.forward(xs)?)?, self.split(&self.v.forward(xs)?)?))
-    }
-
     /// `[1, H, t, k]` position bias for queries at `past..past+t` over keys `0..k`.
     fn position_bias(&self, t: usize, past: usize, k: usize, bidirectional: bool, dev: &Device) -> Result<Tensor> {
-        let table = self.bias.as_ref().expect("only the first layer computes the bias");
         let ids: Vec<u32> = (0..t)
             .flat_map(|i| {
                 (0..k).map(move |j| {
@@ -136,72 +117,42 @@ impl Attention {
             })
             .collect();
         let ids = Tensor::from_vec(ids, (t, k), dev)?;
-        table.forward(&ids)?.permute((2, 0, 1))?.unsqueeze(0)
-    }
-
-    fn attend(&self, xs: &Tensor, k: &Tensor, v: &Tensor, bias: &Tensor) -> Result<Tensor> {
-        let (n, t, _) = xs.dims3()?;
-        let q = self.split(&self.q.forward(xs)?)?;
-        // T5 folds the scaling into its initialisation: no 1/sqrt(d) here.
-        let scores = q.matmul(&k.t()?)?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores.to_dtype(DType::F32)?)?.to_dtype(xs.dtype())?;
-        let out = probs
-            .matmul(v)?
-            .transpose(1, 2)?
-            .reshape((n, t, self.heads * self.d_kv))?;
-        self.o.forward(&out)
+        self.table.forward(&ids)?.permute((2, 0, 1))?.unsqueeze(0)
     }
 }
 
-#[derive(Debug, Clone)]
-enum Ffn {
-    Plain {
-        wi: Linear,
-        wo: Linear,
-        gelu: bool,
-    },
-    Gated {
-        wi_0: Linear,
-        wi_1: Linear,
-        wo: Linear,
-        gelu: bool,
-    },
+/// T5's attention: `q`, `k`, `v`, `o` without bias over `num_heads × d_kv`, scores not scaled
+/// (T5 folds the 1/√d into its initialisation) and the softmax taken in f32.
+fn attention(cfg: &Config, vb: VarBuilder) -> Result<Attention> {
+    let inner = cfg.num_heads * cfg.d_kv;
+    let projections = [
+        linear_no_bias(cfg.d_model, inner, vb.pp("q"))?,
+        linear_no_bias(cfg.d_model, inner, vb.pp("k"))?,
+        linear_no_bias(cfg.d_model, inner, vb.pp("v"))?,
+        linear_no_bias(inner, cfg.d_model, vb.pp("o"))?,
+    ];
+    Ok(Attention::from_projections(projections, cfg.num_heads, cfg.d_kv).softmax_in_f32())
 }
 
-impl Ffn {
-    fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
-        let (d, f) = (cfg.d_model, cfg.d_ff);
-        let proj = cfg.feed_forward_proj.as_str();
-        let gelu = proj.contains("gelu");
-        if proj.starts_with("gated-") {
-            Ok(Ffn::Gated {
-                wi_0: linear_no_bias(d, f, vb.pp("wi_0"))?,
-                wi_1: linear_no_bias(d, f, vb.pp("wi_1"))?,
-                wo: linear_no_bias(f, d, vb.pp("wo"))?,
-                gelu,
-            })
-        } else {
-            Ok(Ffn::Plain {
-                wi: linear_no_bias(d, f, vb.pp("wi"))?,
-                wo: linear_no_bias(f, d, vb.pp("wo"))?,
-                gelu,
-            })
-        }
-    }
-
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        // transformers maps "gated-gelu" to gelu_new, the tanh approximation; "gelu" alone is exact.
-        match self {
-            Ffn::Plain { wi, wo, gelu } => {
-                let h = wi.forward(xs)?;
-                wo.forward(&if *gelu { h.gelu_erf()? } else { h.relu()? })
-            }
-            Ffn::Gated { wi_0, wi_1, wo, gelu } => {
-                let g = wi_0.forward(xs)?;
-                let g = if *gelu { g.gelu()? } else { g.relu()? };
-                wo.forward(&(g * wi_1.forward(xs)?)?)
-            }
-        }
+/// `DenseReluDense`: `wi`/`wo` with `relu` or exact `gelu` (v1.0), or the gated `wi_0`, `wi_1`,
+/// `wo` (v1.1, mT5; "gated-gelu" is gelu_new, the tanh approximation, as transformers maps it).
+fn feed_forward(cfg: &Config, vb: VarBuilder) -> Result<FeedForward> {
+    let (d, f) = (cfg.d_model, cfg.d_ff);
+    let proj = cfg.feed_forward_proj.as_str();
+    let gelu = proj.contains("gelu");
+    if proj.starts_with("gated-") {
+        Ok(FeedForward::gated(
+            linear_no_bias(d, f, vb.pp("wi_0"))?,
+            linear_no_bias(d, f, vb.pp("wi_1"))?,
+            linear_no_bias(f, d, vb.pp("wo"))?,
+            if gelu { Activation::GeluNew } else { Activation::Relu },
+        ))
+    } else {
+        Ok(FeedForward::new(
+            linear_no_bias(d, f, vb.pp("wi"))?,
+            linear_no_bias(f, d, vb.pp("wo"))?,
+            if gelu { Activation::Gelu } else { Activation::Relu },
+        ))
     }
 }
 
@@ -212,9 +163,11 @@ fn rms(cfg: &Config, vb: VarBuilder) -> Result<RmsNorm> {
 #[derive(Debug, Clone)]
 struct Block {
     self_attn: Attention,
+    /// The stack's first block only.
+    relative: Option<RelativeBias>,
     self_norm: RmsNorm,
     cross: Option<(Attention, RmsNorm)>,
-    ffn: Ffn,
+    ffn: FeedForward,
     ffn_norm: RmsNorm,
 }
 
@@ -222,21 +175,39 @@ impl Block {
     fn new(cfg: &Config, decoder: bool, first: bool, vb: VarBuilder) -> Result<Self> {
         let l = vb.pp("layer");
         let ffn_idx = if decoder { 2 } else { 1 };
+        let self_attn = l.pp("0").pp("SelfAttention");
         Ok(Block {
-            self_attn: Attention::new(cfg, first, l.pp("0").pp("SelfAttention"))?,
+            relative: if first {
+                Some(RelativeBias::new(cfg, self_attn.pp("relative_attention_bias"))?)
+            } else {
+                None
+            },
+            self_attn: attention(cfg, self_attn)?,
             self_norm: rms(cfg, l.pp("0").pp("layer_norm"))?,
             cross: if decoder {
                 Some((
-                    Attention::new(cfg, false, l.pp("1").pp("EncDecAttention"))?,
+                    attention(cfg, l.pp("1").pp("EncDecAttention"))?,
                     rms(cfg, l.pp("1").pp("layer_norm"))?,
                 ))
             } else {
                 None
             },
-            ffn: Ffn::new(cfg, l.pp(ffn_idx).pp("DenseReluDense"))?,
+            ffn: feed_forward(cfg, l.pp(ffn_idx).pp("DenseReluDense"))?,
             ffn_norm: rms(cfg, l.pp(ffn_idx).pp("layer_norm"))?,
         })
     }
+
+    fn cross(&self) -> &(Attention, RmsNorm) {
+        self.cross.as_ref().expect("decoder blocks attend to the encoder")
+    }
+}
+
+/// The bias a stack's first block holds.
+fn relative(blocks: &[Block]) -> &RelativeBias {
+    blocks[0]
+        .relative
+        .as_ref()
+        .expect("the first block holds the position bias")
 }
 
 /// `T5ForConditionalGeneration`.
@@ -256,13 +227,14 @@ pub struct T5 {
 impl T5 {
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
         let (v, d) = (cfg.vocab_size, cfg.d_model);
-        let name = [
-            "shared.weight",
-            "encoder.embed_tokens.weight",
-            "decoder.embed_tokens.weight",
-        ]
-        .into_iter()
-        .find(|n| vb.contains_tensor(n))
+        let name = first_present(
+            &vb,
+            &[
+                "shared.weight",
+                "encoder.embed_tokens.weight",
+                "decoder.embed_tokens.weight",
+            ],
+        )
         .unwrap_or("shared.weight");
         let shared = Embedding::new(vb.get((v, d), name)?, d);
         let lm_head = if cfg.tie_word_embeddings {
@@ -287,70 +259,47 @@ impl T5 {
             cfg: cfg.clone(),
         })
     }
+}
 
-    pub fn device(&self) -> &Device {
-        &self.device
-    }
-
-    pub fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
+impl Seq2Seq for T5 {
+    fn encode(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let s = ids.dim(1)?;
         let add = padding_mask(mask, self.dtype)?;
-        let bias = self.encoder[0]
-            .self_attn
+        let bias = relative(&self.encoder)
             .position_bias(s, 0, s, true, &self.device)?
             .to_dtype(self.dtype)?
             .broadcast_add(&add)?;
         let mut xs = self.shared.forward(ids)?;
         for b in &self.encoder {
             let n = b.self_norm.forward(&xs)?;
-            let (k, v) = b.self_attn.project_kv(&n)?;
-            xs = (&xs + b.self_attn.attend(&n, &k, &v, &bias)?)?;
+            xs = (&xs + b.self_attn.forward(&n, Some(&bias))?)?;
             xs = (&xs + b.ffn.forward(&b.ffn_norm.forward(&xs)?)?)?;
         }
         self.enc_final.forward(&xs)
     }
 
-    pub fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
-        let layers = self
-            .decoder
-            .iter()
-            .map(|b| {
-                let (cross, _) = b.cross.as_ref().expect("decoder blocks attend to the encoder");
-                let (cross_k, cross_v) = cross.project_kv(encoded)?;
-                Ok(LayerCache {
-                    self_kv: KvBuffer::default(),
-                    cross_k,
-                    cross_v,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(DecoderCache {
-            layers,
-            encoder_mask: padding_mask(mask, self.dtype)?,
-        })
+    fn new_cache(&self, encoded: &Tensor, mask: &Tensor) -> Result<DecoderCache> {
+        new_decoder_cache(self.decoder.iter().map(|b| &b.cross().0), encoded, mask, self.dtype)
     }
 
-    pub fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
+    fn decode_step(&self, cache: &mut DecoderCache, tokens: &Tensor) -> Result<Tensor> {
         let past = cache.past_len();
         let t = tokens.dim(1)?;
         // The causal rule is part of the bias: keys after a query are masked out.
-        let mut bias = self.decoder[0]
-            .self_attn
+        let mut bias = relative(&self.decoder)
             .position_bias(t, past, past + t, false, &self.device)?
             .to_dtype(self.dtype)?;
         if t > 1 {
-            bias = bias.broadcast_add(&super::layers::causal_mask(t, past, self.dtype, &self.device)?)?;
+            bias = bias.broadcast_add(&causal_mask(t, past, self.dtype, &self.device)?)?;
         }
         let enc_mask = cache.encoder_mask.clone();
         let mut xs = self.shared.forward(tokens)?;
         for (b, c) in self.decoder.iter().zip(cache.layers.iter_mut()) {
             let n = b.self_norm.forward(&xs)?;
-            let (k, v) = b.self_attn.project_kv(&n)?;
-            let (k, v) = c.self_kv.append(&k, &v)?;
-            xs = (&xs + b.self_attn.attend(&n, &k, &v, &bias)?)?;
-            let (cross, norm) = b.cross.as_ref().expect("decoder blocks attend to the encoder");
+            xs = (&xs + b.self_attn.forward_cached(&n, &mut c.self_kv, Some(&bias))?)?;
+            let (cross, norm) = b.cross();
             let n = norm.forward(&xs)?;
-            xs = (&xs + cross.attend(&n, &c.cross_k, &c.cross_v, &enc_mask)?)?;
+            xs = (&xs + cross.attend(&n, &c.cross_k, &c.cross_v, Some(&enc_mask))?)?;
             xs = (&xs + b.ffn.forward(&b.ffn_norm.forward(&xs)?)?)?;
         }
         let mut out = self.dec_final.forward(&last_position(&xs)?)?;
@@ -360,8 +309,8 @@ impl T5 {
         self.lm_head.forward(&out)?.to_dtype(DType::F32)
     }
 
-    pub fn reset_cache(&self, cache: &mut DecoderCache) {
-        cache.reset();
+    fn device(&self) -> &Device {
+        &self.device
     }
 }
 

@@ -7,6 +7,9 @@
 //! position instead of re-copying the whole history as concatenation would. Rows can be
 //! reordered or dropped with [`DecoderCache::select_rows`]: beam search reorders beams, and
 //! rows that finished leave the batch so later steps cost less.
+//!
+//! It sits in `generate` because the searches drive it; the model families build it
+//! ([`DecoderCache::new`]) and append to it, and the decoder-only models reuse [`KvBuffer`].
 
 use candle_core::{Result, Tensor};
 
@@ -61,10 +64,6 @@ impl KvBuffer {
         }
         Ok(())
     }
-
-    pub fn reset(&mut self) {
-        *self = KvBuffer::default();
-    }
 }
 
 /// One decoder layer's cached state.
@@ -84,6 +83,20 @@ pub struct DecoderCache {
 }
 
 impl DecoderCache {
+    /// The state before the first step: each decoder layer's cross-attention K/V
+    /// (`[N, H, S, Dh]`, in layer order) and the additive `[N, 1, 1, S]` encoder mask.
+    pub fn new(cross_kv: Vec<(Tensor, Tensor)>, encoder_mask: Tensor) -> DecoderCache {
+        let layers = cross_kv
+            .into_iter()
+            .map(|(cross_k, cross_v)| LayerCache {
+                self_kv: KvBuffer::default(),
+                cross_k,
+                cross_v,
+            })
+            .collect();
+        DecoderCache { layers, encoder_mask }
+    }
+
     /// Rows currently in the batch.
     pub fn rows(&self) -> Result<usize> {
         self.encoder_mask.dim(0)
@@ -104,12 +117,5 @@ impl DecoderCache {
         }
         self.encoder_mask = self.encoder_mask.index_select(&idx, 0)?;
         Ok(())
-    }
-
-    /// Forget what was decoded; the encoder side stays.
-    pub fn reset(&mut self) {
-        for l in &mut self.layers {
-            l.self_kv.reset();
-        }
     }
 }
