@@ -135,15 +135,15 @@ fn backend_options(
     prefix: Option<String>,
 ) -> Result<seq2seq::BackendOptions, ModelError> {
     let (generate, dtype) = match stage {
-        Stage::Summarize => (&cfg.summarize.generate, &cfg.summarize.dtype),
-        _ => (&cfg.translate.generate, &cfg.translate.dtype),
+        Stage::Summarize => (cfg.summarize_generate(), &cfg.summarize.dtype),
+        _ => (cfg.translate_generate(), &cfg.translate.dtype),
     };
     Ok(seq2seq::BackendOptions {
         source: source.map(str::to_string),
         target: target.map(str::to_string),
         prefix,
         stage,
-        generate: generate.clone(),
+        generate,
         dtype: crate::models::parse_dtype(dtype)?,
         batch_tokens: cfg.batch.max_tokens,
         batch_items: cfg.batch.max_items,
@@ -167,7 +167,7 @@ impl Loaded {
         if let Some(b) = llms.get(&key) {
             return Ok(std::sync::Arc::clone(b));
         }
-        let b = std::sync::Arc::new(llm::LlmBackend::load(path, &cfg.llm)?);
+        let b = std::sync::Arc::new(llm::LlmBackend::load(path, cfg)?);
         llms.insert(key, std::sync::Arc::clone(&b));
         Ok(b)
     }
