@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::generate::GenerationConfig;
+use crate::generate::sample;
+
 /// Problems with the configuration; each names the file or key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -59,6 +62,11 @@ pub struct PipelineConfig {
     pub language: LanguageConfig,
     pub chunk: ChunkConfig,
     pub batch: BatchConfig,
+    /// Decoding settings of every model, seq2seq and GGUF (transformers' names); the task
+    /// sections `[summarize.generate]` and `[translate.generate]` override them. Default: none
+    /// set (a model's own files and card, else transformers' defaults for seq2seq models and
+    /// the GGUF defaults of [`crate::generate::sample::SamplingConfig::from_settings`]).
+    pub generate: GenerationConfig,
     pub summarize: SummarizeConfig,
     pub translate: TranslateConfig,
     pub llm: LlmConfig,
@@ -66,8 +74,10 @@ pub struct PipelineConfig {
     pub output: OutputConfig,
 }
 
-/// GGUF instruct models: the prompts and decoding settings of every model given as a `.gguf`
-/// file (in `llm.model`, `summarize.model` or `translate.models`).
+/// GGUF instruct models: the prompts and the settings of their own (seed, context, …) of every
+/// model given as a `.gguf` file (in `llm.model`, `summarize.model` or `translate.models`).
+/// Their decoding settings (`max_new_tokens`, `do_sample`, `temperature`, `top_p`, `top_k`,
+/// `repetition_penalty`) are those of every model: `[generate]` and the task sections.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LlmConfig {
@@ -75,8 +85,10 @@ pub struct LlmConfig {
     /// `summarize.languages`, overriding `summarize.model` and `translate.models`; "" = none.
     /// Default: "".
     pub model: String,
-    /// Languages the model is asked to read and write. Default: ["en", "ru"].
-    pub languages: Vec<String>,
+    /// Languages GGUF models are asked to read and write, when they should be fewer (or other)
+    /// than `language.served`. Default: unset, which is `language.served`
+    /// ([`PipelineConfig::llm_languages`]).
+    pub languages: Option<Vec<String>>,
     /// Most sentences a summary may have (given to the model in the prompt). Default: 3.
     pub sentences: usize,
     /// Ask the model for a summary in another language than the article's directly. Off,
@@ -93,19 +105,9 @@ pub struct LlmConfig {
     /// The user message that asks for a translation: {source}, {target} and {text}.
     /// Default: see pipeline.toml.
     pub translate_prompt: String,
-    /// Most tokens generated per answer. Default: 384.
-    pub max_new_tokens: usize,
-    /// 0 = greedy (the same input always gives the same output); else sampling. Default: 0.
-    pub temperature: f64,
-    /// Nucleus sampling; 1 = off. Default: 1.
-    pub top_p: f64,
-    /// Top-k sampling; 0 = off. Default: 0.
-    pub top_k: usize,
-    /// Seed of the sampler. Default: 299792458.
+    /// Seed of the sampler (`do_sample = true`). Default: 299792458.
     pub seed: u64,
-    /// Repetition penalty over the last `repeat_last_n` tokens; 1 = off. Default: 1.1.
-    pub repetition_penalty: f32,
-    /// Default: 64.
+    /// How many of the last tokens `repetition_penalty` looks at. Default: 64.
     pub repeat_last_n: usize,
     /// Context length used, in tokens; 0 = the file's. Default: 4096.
     pub context: usize,
@@ -123,21 +125,16 @@ impl Default for LlmConfig {
     fn default() -> Self {
         LlmConfig {
             model: String::new(),
-            languages: vec!["en".into(), "ru".into()],
+            languages: None,
             sentences: 3,
             cross_lingual: false,
             system: LLM_SYSTEM.into(),
             summarize_prompt: LLM_SUMMARIZE.into(),
             translate_prompt: LLM_TRANSLATE.into(),
-            max_new_tokens: 384,
-            temperature: 0.0,
-            top_p: 1.0,
-            top_k: 0,
-            seed: 299_792_458,
-            repetition_penalty: 1.1,
-            repeat_last_n: 64,
+            seed: sample::SEED,
+            repeat_last_n: sample::REPEAT_LAST_N,
             context: 4096,
-            prompt_block: 512,
+            prompt_block: sample::PROMPT_BLOCK,
         }
     }
 }
@@ -268,8 +265,8 @@ pub struct SummarizeConfig {
     pub strategy: Strategy,
     /// How many leading sentences "lead-3" takes. Default: 3.
     pub lead_sentences: usize,
-    /// Generation settings for model summarisers (transformers' names). Default: none.
-    pub generate: crate::generate::GenerationConfig,
+    /// Decoding settings of summaries, over `[generate]` (transformers' names). Default: none.
+    pub generate: GenerationConfig,
 }
 
 impl Default for SummarizeConfig {
@@ -400,9 +397,9 @@ pub struct TranslateConfig {
     /// Text put before each input, per pair (e.g. `en-ru = ">>rus<< "` for multi-target
     /// models); overrides the card's prefix. Default: none.
     pub prefixes: BTreeMap<String, String>,
-    /// Generation settings over the model's generation_config.json and its card
-    /// (transformers' names: num_beams, max_new_tokens, length_penalty, …). Default: none.
-    pub generate: crate::generate::GenerationConfig,
+    /// Decoding settings of translations, over `[generate]` (transformers' names: num_beams,
+    /// max_new_tokens, length_penalty, …). Default: none.
+    pub generate: GenerationConfig,
 }
 
 impl Default for TranslateConfig {
@@ -516,26 +513,23 @@ impl PipelineConfig {
         sets: &[String],
         overrides: &Overrides,
     ) -> Result<PipelineConfig, ConfigError> {
-        let mut cfg = Self::load_unchecked(path, sets)?;
-        if let Some(o) = &overrides.output {
-            cfg.output.path = o.clone();
-        }
-        if let Some(t) = overrides.threads {
-            cfg.run.threads = t;
-        }
-        cfg.validate()?;
-        Ok(cfg)
+        Self::load_warning(path, sets, overrides, &mut |w| tracing::warn!("{w}"))
     }
 
     /// Load the configuration: `path` if given, else `./pipeline.toml` if it exists, else
     /// the built-in defaults; then apply `--set` overrides in order and validate.
+    /// Deprecated keys are read as their new ones, each with a warning (`tracing::warn!`).
     pub fn load(path: Option<&Path>, sets: &[String]) -> Result<PipelineConfig, ConfigError> {
-        let cfg = Self::load_unchecked(path, sets)?;
-        cfg.validate()?;
-        Ok(cfg)
+        Self::load_with(path, sets, &Overrides::default())
     }
 
-    fn load_unchecked(path: Option<&Path>, sets: &[String]) -> Result<PipelineConfig, ConfigError> {
+    /// [`PipelineConfig::load_with`], with the deprecation warnings given to `warn`.
+    fn load_warning(
+        path: Option<&Path>,
+        sets: &[String],
+        overrides: &Overrides,
+        warn: &mut dyn FnMut(&str),
+    ) -> Result<PipelineConfig, ConfigError> {
         let default_path = Path::new("pipeline.toml");
         let (origin, text) = match path {
             Some(p) => (p.to_path_buf(), Some(read(p)?)),
@@ -551,7 +545,9 @@ impl PipelineConfig {
         };
         let origin = origin.display().to_string();
         // Check the file alone first, so an error in it is blamed on the file.
-        from_table(value.clone(), &origin)?;
+        let mut file = value.clone();
+        let moved = migrate(&mut file);
+        from_table(file, &origin).map_err(|e| moved.rename(e))?;
         for arg in sets {
             apply_set(&mut value, arg)?;
         }
@@ -560,7 +556,41 @@ impl PipelineConfig {
         } else {
             format!("{origin} with --set")
         };
-        from_table(value, &origin)
+        let moved = migrate(&mut value);
+        for w in &moved.warnings {
+            warn(w);
+        }
+        let mut cfg = from_table(value, &origin).map_err(|e| moved.rename(e))?;
+        if let Some(o) = &overrides.output {
+            cfg.output.path = o.clone();
+        }
+        if let Some(t) = overrides.threads {
+            cfg.run.threads = t;
+        }
+        cfg.validate().map_err(|e| moved.rename(e))?;
+        Ok(cfg)
+    }
+
+    /// The decoding settings of summaries: `[generate]`, `[summarize.generate]` on top. A
+    /// model's own files and card go below both when it is loaded.
+    pub fn summarize_generate(&self) -> GenerationConfig {
+        let mut g = GenerationConfig::default();
+        g.merge(&self.generate);
+        g.merge(&self.summarize.generate);
+        g
+    }
+
+    /// The decoding settings of translations: `[generate]`, `[translate.generate]` on top.
+    pub fn translate_generate(&self) -> GenerationConfig {
+        let mut g = GenerationConfig::default();
+        g.merge(&self.generate);
+        g.merge(&self.translate.generate);
+        g
+    }
+
+    /// The languages GGUF models read and write: `llm.languages`, else `language.served`.
+    pub fn llm_languages(&self) -> &[String] {
+        self.llm.languages.as_deref().unwrap_or(&self.language.served)
     }
 
     /// Reject values that parse but make no sense.
@@ -572,7 +602,6 @@ impl PipelineConfig {
             ("run.window", self.run.window),
             ("summarize.lead_sentences", self.summarize.lead_sentences),
             ("llm.sentences", self.llm.sentences),
-            ("llm.max_new_tokens", self.llm.max_new_tokens),
             ("llm.prompt_block", self.llm.prompt_block),
         ];
         for (key, v) in positive {
@@ -597,11 +626,15 @@ impl PipelineConfig {
         }
         check_lang_list("language.served", &self.language.served)?;
         check_lang_list("summarize.languages", &self.summarize.languages)?;
+        let none = Vec::new();
         for (key, list) in [
             ("language.served", &self.language.served),
             ("summarize.languages", &self.summarize.languages),
-            ("llm.languages", &self.llm.languages),
+            ("llm.languages", self.llm.languages.as_ref().unwrap_or(&none)),
         ] {
+            if key == "llm.languages" && self.llm.languages.is_none() {
+                continue;
+            }
             if list.is_empty() {
                 return Err(ConfigError::Invalid {
                     key: key.into(),
@@ -613,7 +646,9 @@ impl PipelineConfig {
             key: "summarize.dtype".into(),
             message: e.to_string(),
         })?;
-        check_lang_list("llm.languages", &self.llm.languages)?;
+        if let Some(l) = &self.llm.languages {
+            check_lang_list("llm.languages", l)?;
+        }
         check_prompt(
             "llm.summarize_prompt",
             &self.llm.summarize_prompt,
@@ -624,28 +659,38 @@ impl PipelineConfig {
             &self.llm.translate_prompt,
             &["source", "target", "text"],
         )?;
-        let unit = |key: &str, v: f64| {
-            if (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(ConfigError::Invalid {
-                    key: key.into(),
-                    message: format!("{v} is not between 0 and 1"),
-                })
+        check_generate("generate", &self.generate)?;
+        check_generate("summarize.generate", &self.summarize.generate)?;
+        check_generate("translate.generate", &self.translate.generate)?;
+        // transformers refuses to sample at temperature 0.
+        for (task, what, own, merged) in [
+            (
+                "summarize",
+                "summaries",
+                &self.summarize.generate,
+                self.summarize_generate(),
+            ),
+            (
+                "translate",
+                "translations",
+                &self.translate.generate,
+                self.translate_generate(),
+            ),
+        ] {
+            if merged.do_sample == Some(true) && merged.temperature == Some(0.0) {
+                let key = if own.temperature.is_some() {
+                    format!("{task}.generate.temperature")
+                } else {
+                    "generate.temperature".into()
+                };
+                return Err(ConfigError::Invalid {
+                    key,
+                    message: format!(
+                        "must be more than 0 when {what} are sampled (do_sample = true); \
+                         do_sample = false decodes greedily"
+                    ),
+                });
             }
-        };
-        unit("llm.top_p", self.llm.top_p)?;
-        if !(self.llm.temperature >= 0.0 && self.llm.temperature.is_finite()) {
-            return Err(ConfigError::Invalid {
-                key: "llm.temperature".into(),
-                message: "must be 0 (greedy) or more".into(),
-            });
-        }
-        if !(self.llm.repetition_penalty > 0.0 && self.llm.repetition_penalty.is_finite()) {
-            return Err(ConfigError::Invalid {
-                key: "llm.repetition_penalty".into(),
-                message: "must be more than 0 (1 = off)".into(),
-            });
         }
         if self.output.path.is_empty() {
             return Err(ConfigError::Invalid {
@@ -743,6 +788,144 @@ impl PipelineConfig {
     }
 }
 
+/// Values of one generation section that no model could use.
+fn check_generate(section: &str, g: &GenerationConfig) -> Result<(), ConfigError> {
+    let bad = |key: &str, message: String| {
+        Err(ConfigError::Invalid {
+            key: format!("{section}.{key}"),
+            message,
+        })
+    };
+    if g.max_new_tokens == Some(0) {
+        return bad("max_new_tokens", "must be at least 1".into());
+    }
+    if let Some(t) = g.temperature
+        && !(t >= 0.0 && t.is_finite())
+    {
+        return bad(
+            "temperature",
+            "must be 0 or more (it matters only with do_sample = true, and then must be more than 0)".into(),
+        );
+    }
+    if let Some(p) = g.top_p
+        && !(0.0..=1.0).contains(&p)
+    {
+        return bad("top_p", format!("{p} is not between 0 and 1"));
+    }
+    if let Some(r) = g.repetition_penalty
+        && !(r > 0.0 && r.is_finite())
+    {
+        return bad("repetition_penalty", "must be more than 0 (1 = off)".into());
+    }
+    Ok(())
+}
+
+/// `[llm]` keys that are `[generate]`'s now, under the same name.
+const DEPRECATED_LLM_KEYS: &[&str] = &["max_new_tokens", "top_p", "top_k", "repetition_penalty", "temperature"];
+
+/// What [`migrate`] did: the warnings to show, and which new keys hold a value the user wrote
+/// under an old name, so that errors about it name the key the user wrote.
+#[derive(Debug, Default)]
+struct Migration {
+    warnings: Vec<String>,
+    renamed: BTreeMap<String, String>,
+}
+
+impl Migration {
+    fn rename(&self, e: ConfigError) -> ConfigError {
+        match e {
+            ConfigError::Value { origin, key, message } if self.renamed.contains_key(&key) => ConfigError::Value {
+                origin,
+                key: self.renamed[&key].clone(),
+                message,
+            },
+            ConfigError::Invalid { key, message } if self.renamed.contains_key(&key) => ConfigError::Invalid {
+                key: self.renamed[&key].clone(),
+                message,
+            },
+            e => e,
+        }
+    }
+}
+
+/// Move the deprecated `llm.max_new_tokens`, `llm.temperature`, `llm.top_p`, `llm.top_k` and
+/// `llm.repetition_penalty` to `[generate]`, saying so. Their meaning is kept: a value equal
+/// to the old default is what GGUF models do unset (and moving it would override seq2seq
+/// models' own settings), so it is dropped; `llm.temperature` above 0 meant sampling, so it
+/// also turns `generate.do_sample` on, and brings `generate.top_k = 0` (the old default, where
+/// transformers' is 50) unless `top_k` is set. A key set in `[generate]` as well wins.
+fn migrate(table: &mut toml::Table) -> Migration {
+    let mut m = Migration::default();
+    let has_old = table
+        .get("llm")
+        .and_then(|v| v.as_table())
+        .is_some_and(|l| DEPRECATED_LLM_KEYS.iter().any(|k| l.contains_key(*k)));
+    if !has_old || table.get("generate").is_some_and(|g| !g.is_table()) {
+        return m;
+    }
+    let llm = table
+        .get_mut("llm")
+        .and_then(|v| v.as_table_mut())
+        .expect("checked above");
+    let old: Vec<(&str, toml::Value)> = DEPRECATED_LLM_KEYS
+        .iter()
+        .filter_map(|k| llm.remove(*k).map(|v| (*k, v)))
+        .collect();
+    let generate = table
+        .entry("generate")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+        .as_table_mut()
+        .expect("checked above");
+    let float = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64));
+    for (key, value) in old {
+        let (was, now) = (format!("llm.{key}"), format!("generate.{key}"));
+        let deprecated = format!("`{was}` is deprecated: use `{now}`");
+        if generate.contains_key(key) {
+            m.warnings
+                .push(format!("{deprecated}; `{now}` is set too and wins, `{was}` is ignored"));
+            continue;
+        }
+        let default = match key {
+            "max_new_tokens" => value.as_integer() == Some(sample::MAX_NEW_TOKENS as i64),
+            "top_k" => value.as_integer() == Some(0),
+            "top_p" => float(&value) == Some(1.0),
+            "temperature" => float(&value) == Some(0.0),
+            _ => float(&value).map(|r| r as f32) == Some(sample::REPETITION_PENALTY),
+        };
+        if default {
+            m.warnings.push(format!(
+                "{deprecated} ({value} is GGUF models' default: nothing to move)"
+            ));
+            continue;
+        }
+        let mut also = Vec::new();
+        if key == "temperature" && float(&value).is_some_and(|t| t > 0.0) {
+            if !generate.contains_key("do_sample") {
+                generate.insert("do_sample".into(), toml::Value::Boolean(true));
+                m.renamed.insert("generate.do_sample".into(), was.clone());
+                also.push("`generate.do_sample = true`");
+            }
+            if !generate.contains_key("top_k") {
+                generate.insert("top_k".into(), toml::Value::Integer(0));
+                m.renamed.insert("generate.top_k".into(), was.clone());
+                also.push("`generate.top_k = 0` as before, not transformers' 50");
+            }
+        }
+        generate.insert(key.into(), value);
+        let with = if also.is_empty() {
+            String::new()
+        } else {
+            format!(", with {}", also.join(" and "))
+        };
+        m.warnings.push(format!(
+            "{deprecated} (read as that now{with}; `[generate]` applies to every model, \
+             `[summarize.generate]` and `[translate.generate]` to one task)"
+        ));
+        m.renamed.insert(now, was);
+    }
+    m
+}
+
 fn read(path: &Path) -> Result<String, ConfigError> {
     std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
@@ -808,8 +991,14 @@ fn apply_set(table: &mut toml::Table, arg: &str) -> Result<(), ConfigError> {
     // Map-valued keys (translate.models.<pair>, translate.prefixes.<pair>) accept any
     // sub-key; generation settings accept transformers' names.
     let is_map = parts.len() == 3 && parts[0] == "translate" && ["models", "prefixes"].contains(&parts[1]);
-    let is_generate = parts.len() == 3 && parts[1] == "generate" && crate::generate::config::KEYS.contains(&parts[2]);
-    let known_key = parts.len() == 2 && (section.contains_key(parts[1]) || parts[1] == "generate");
+    let generation_key = |k: &str| crate::generate::config::KEYS.contains(&k);
+    let is_generate = (parts.len() == 3 && parts[1] == "generate" && generation_key(parts[2]))
+        || (parts.len() == 2 && parts[0] == "generate" && generation_key(parts[1]));
+    // Keys whose default is unset (not in the serialised defaults), and deprecated keys
+    // (moved by `migrate`).
+    let optional =
+        parts.len() == 2 && parts[0] == "llm" && (parts[1] == "languages" || DEPRECATED_LLM_KEYS.contains(&parts[1]));
+    let known_key = parts.len() == 2 && (section.contains_key(parts[1]) || parts[1] == "generate" || optional);
     if !is_map && !is_generate && !known_key {
         return Err(unknown());
     }
@@ -862,8 +1051,13 @@ mod tests {
     #[test]
     fn shipped_pipeline_toml_is_the_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipeline.toml");
-        let cfg = PipelineConfig::load(Some(&path), &[]).unwrap();
+        let mut warnings = Vec::new();
+        let cfg = PipelineConfig::load_warning(Some(&path), &[], &Overrides::default(), &mut |w| {
+            warnings.push(w.to_string())
+        })
+        .unwrap();
         assert_eq!(cfg, PipelineConfig::default());
+        assert!(warnings.is_empty(), "no deprecated key: {warnings:?}");
     }
 
     #[test]
@@ -997,6 +1191,158 @@ mod tests {
             let err = load_str("", &[&format!("{key}=[]")]).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
         }
+    }
+
+    fn load_warned(text: &str, sets: &[&str]) -> (PipelineConfig, Vec<String>) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("p.toml");
+        std::fs::write(&p, text).unwrap();
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let mut warnings = Vec::new();
+        let cfg = PipelineConfig::load_warning(Some(&p), &sets, &Overrides::default(), &mut |w| {
+            warnings.push(w.to_string())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        (cfg, warnings)
+    }
+
+    /// `[generate]` applies to both tasks; a task section wins over it, key by key.
+    #[test]
+    fn generation_settings_merge_generate_then_the_task_section() {
+        let (cfg, warnings) = load_warned(
+            "[generate]\nmax_new_tokens = 50\nnum_beams = 2\ntemperature = 0.5\n\
+             [summarize.generate]\nmax_new_tokens = 20\n",
+            &["translate.generate.num_beams=4", "generate.top_k=7"],
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let s = cfg.summarize_generate();
+        assert_eq!((s.max_new_tokens, s.num_beams, s.top_k), (Some(20), Some(2), Some(7)));
+        assert_eq!(s.temperature, Some(0.5));
+        let t = cfg.translate_generate();
+        assert_eq!((t.max_new_tokens, t.num_beams, t.top_k), (Some(50), Some(4), Some(7)));
+        // Nothing set anywhere: nothing set (the model's files and card, else the defaults).
+        assert_eq!(
+            PipelineConfig::default().summarize_generate(),
+            crate::generate::GenerationConfig::default()
+        );
+        // The GGUF defaults, once: greedy, 384 new tokens, repetition penalty 1.1; sampling
+        // takes transformers' defaults.
+        let d = sample::SamplingConfig::from_settings(&PipelineConfig::default().translate_generate(), 1, 64, 512);
+        assert_eq!((d.max_new_tokens, d.temperature, d.repetition_penalty), (384, 0.0, 1.1));
+        let (cfg, _) = load_warned("", &["generate.do_sample=true", "summarize.generate.top_p=0.9"]);
+        let d = sample::SamplingConfig::from_settings(&cfg.summarize_generate(), 1, 64, 512);
+        assert_eq!((d.temperature, d.top_p, d.top_k), (1.0, 0.9, 50));
+        // Unknown generation keys are named, in every section.
+        let err = load_str("", &["generate.num_beam=2"]).unwrap_err();
+        assert!(err.to_string().contains("generate.num_beam"), "{err}");
+        let err = load_str("[generate]\ntop_q = 1\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("top_q"), "{err}");
+        // Values no model could use are named where they are written.
+        let err = load_str("", &["translate.generate.top_p=2"]).unwrap_err();
+        assert!(err.to_string().contains("translate.generate.top_p"), "{err}");
+        let err = load_str("", &["generate.max_new_tokens=0"]).unwrap_err();
+        assert!(err.to_string().contains("generate.max_new_tokens"), "{err}");
+        let err = load_str("", &["generate.do_sample=true", "summarize.generate.temperature=0"]).unwrap_err();
+        assert!(err.to_string().contains("summarize.generate.temperature"), "{err}");
+    }
+
+    /// The old `[llm]` decoding keys are read as `[generate]`'s, each with a warning naming
+    /// both keys; they never show in the effective configuration.
+    #[test]
+    fn deprecated_llm_decoding_keys_move_to_generate() {
+        let old = [
+            "llm.max_new_tokens=6",
+            "llm.top_p=0.8",
+            "llm.top_k=9",
+            "llm.repetition_penalty=1.3",
+        ];
+        let (cfg, warnings) = load_warned("", &old);
+        let g = &cfg.generate;
+        assert_eq!((g.max_new_tokens, g.top_p, g.top_k), (Some(6), Some(0.8), Some(9)));
+        assert_eq!(
+            (g.repetition_penalty, g.do_sample, g.temperature),
+            (Some(1.3), None, None)
+        );
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
+        for key in ["max_new_tokens", "top_p", "top_k", "repetition_penalty"] {
+            let w = format!("`llm.{key}` is deprecated: use `generate.{key}`");
+            assert!(warnings.iter().any(|x| x.starts_with(&w)), "{w}: {warnings:?}");
+        }
+        // The same in a file, and the same configuration as the new keys give.
+        let (from_file, _) = load_warned(
+            "[llm]\nmax_new_tokens = 6\ntop_p = 0.8\ntop_k = 9\nrepetition_penalty = 1.3\n",
+            &[],
+        );
+        let (new, none) = load_warned(
+            "",
+            &[
+                "generate.max_new_tokens=6",
+                "generate.top_p=0.8",
+                "generate.top_k=9",
+                "generate.repetition_penalty=1.3",
+            ],
+        );
+        assert!(none.is_empty());
+        assert_eq!(cfg, new);
+        assert_eq!(from_file, new);
+        let text = cfg.to_toml();
+        for key in ["max_new_tokens", "top_p", "top_k", "repetition_penalty", "temperature"] {
+            let llm = text.split("[llm]").nth(1).unwrap().split("\n[").next().unwrap();
+            assert!(!llm.contains(key), "{key} in [llm]: {text}");
+        }
+        assert_eq!(toml::from_str::<PipelineConfig>(&text).unwrap(), cfg);
+
+        // A temperature above 0 meant sampling, without top-k.
+        let (cfg, warnings) = load_warned("", &["llm.temperature=0.7"]);
+        let g = &cfg.generate;
+        assert_eq!((g.do_sample, g.temperature, g.top_k), (Some(true), Some(0.7), Some(0)));
+        assert!(warnings[0].contains("generate.do_sample = true"), "{warnings:?}");
+        let d = sample::SamplingConfig::from_settings(&cfg.summarize_generate(), 1, 64, 512);
+        assert_eq!((d.temperature, d.top_p, d.top_k), (0.7, 1.0, 0));
+        let (cfg, _) = load_warned("[llm]\ntemperature = 0.7\ntop_k = 40\n", &[]);
+        assert_eq!(cfg.generate.top_k, Some(40));
+
+        // The old defaults (the old pipeline.toml spelt them all out) are what GGUF models do
+        // unset: moving them would override seq2seq models' own settings.
+        let (cfg, warnings) = load_warned(
+            "[llm]\nmax_new_tokens = 384\ntemperature = 0.0\ntop_p = 1.0\ntop_k = 0\nrepetition_penalty = 1.1\n",
+            &[],
+        );
+        assert_eq!(cfg, PipelineConfig::default());
+        assert_eq!(warnings.len(), 5, "{warnings:?}");
+        assert!(warnings.iter().all(|w| w.contains("is deprecated: use `generate.")));
+
+        // The new key, when set too, wins, and the warning says so.
+        let (cfg, warnings) = load_warned("[generate]\nmax_new_tokens = 10\n", &["llm.max_new_tokens=6"]);
+        assert_eq!(cfg.generate.max_new_tokens, Some(10));
+        assert!(
+            warnings[0].contains("`generate.max_new_tokens` is set too and wins"),
+            "{warnings:?}"
+        );
+
+        // Errors name the key the user wrote.
+        let err = load_str("[llm]\nmax_new_tokens = \"many\"\n", &[]).unwrap_err();
+        assert!(err.to_string().contains("llm.max_new_tokens"), "{err}");
+        let err = load_str("", &["llm.max_new_tokens=0"]).unwrap_err();
+        assert!(err.to_string().contains("llm.max_new_tokens"), "{err}");
+        let err = load_str("", &["llm.repetition_penalty=0"]).unwrap_err();
+        assert!(err.to_string().contains("llm.repetition_penalty"), "{err}");
+    }
+
+    /// GGUF models serve `language.served` unless `llm.languages` overrides it.
+    #[test]
+    fn llm_languages_default_to_the_served_ones() {
+        let cfg = load_str("", &["language.served=[\"en\", \"de\"]"]).unwrap();
+        assert_eq!(cfg.llm_languages(), ["en", "de"]);
+        let cfg = load_str("", &["language.served=[\"en\", \"de\"]", "llm.languages=[\"en\"]"]).unwrap();
+        assert_eq!(cfg.llm_languages(), ["en"]);
+        assert!(
+            !PipelineConfig::default()
+                .to_toml()
+                .contains("languages = [\"en\", \"ru\"]\nsentences")
+        );
+        let err = load_str("", &["llm.languages=[\"English\"]"]).unwrap_err();
+        assert!(err.to_string().contains("llm.languages"), "{err}");
     }
 
     #[test]

@@ -125,6 +125,142 @@ fn run_with_one_gguf_model() {
     assert!(distinct.len() > 1, "the answers depend on the article");
 }
 
+/// The records of one run over the fixture articles, `timings_ms` dropped.
+fn run_records(dir: &Path, out: &str, sets: &[&str]) -> (Vec<Value>, String) {
+    let articles = root().join("tests/fixtures/articles");
+    let mut args = vec!["run", "-o", out];
+    for s in sets {
+        args.extend(["--set", s]);
+    }
+    args.push(articles.to_str().unwrap());
+    let o = svodka(dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut records = records(&dir.join(out));
+    for r in &mut records {
+        r.as_object_mut().unwrap().remove("timings_ms");
+    }
+    (records, stderr(&o))
+}
+
+/// GGUF models take their decoding from `[generate]` and the task sections, with
+/// transformers' names: the same records as the deprecated `llm.max_new_tokens`, which still
+/// loads, and only it warns.
+#[test]
+fn gguf_decoding_uses_the_generate_keys() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set_model = format!("llm.model={}", tiny("tiny_qwen2.gguf"));
+    let with = |out: &str, keys: &[&str]| {
+        let mut sets = vec![set_model.as_str(), "llm.context=1024"];
+        sets.extend(keys);
+        run_records(tmp.path(), out, &sets)
+    };
+    let (old, old_err) = with("old.jsonl", &["llm.max_new_tokens=6"]);
+    let (new, new_err) = with("new.jsonl", &["generate.max_new_tokens=6"]);
+    let (tasks, tasks_err) = with(
+        "tasks.jsonl",
+        &[
+            "summarize.generate.max_new_tokens=6",
+            "translate.generate.max_new_tokens=6",
+            "generate.max_new_tokens=99",
+        ],
+    );
+    assert_eq!(old.len(), 9);
+    assert_eq!(new, old);
+    assert_eq!(tasks, old, "the task sections win over [generate]");
+    assert!(old_err.contains("deprecated"), "{old_err}");
+    assert!(
+        !new_err.contains("deprecated") && !tasks_err.contains("deprecated"),
+        "{new_err}{tasks_err}"
+    );
+    // Each task its own value: shorter summaries, the same translations of them.
+    let (short, _) = with(
+        "short.jsonl",
+        &[
+            "summarize.generate.max_new_tokens=3",
+            "translate.generate.max_new_tokens=6",
+        ],
+    );
+    assert_ne!(
+        short, old,
+        "summarize.generate.max_new_tokens reaches the GGUF summariser"
+    );
+    // Sampling is seeded: the same records twice, other than greedy's.
+    let sampling = [
+        "generate.max_new_tokens=6",
+        "generate.do_sample=true",
+        "generate.temperature=1.5",
+    ];
+    let (sampled, _) = with("sampled.jsonl", &sampling);
+    assert_eq!(with("sampled2.jsonl", &sampling).0, sampled);
+    assert_ne!(sampled, old);
+}
+
+/// The deprecation warning names the old key and the new one; `svodka config` shows the new
+/// key only. A seq2seq model asked to sample is an error that says why.
+#[test]
+fn deprecated_llm_keys_warn_and_seq2seq_models_refuse_sampling() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = svodka(
+        tmp.path(),
+        &[
+            "config",
+            "--set",
+            "llm.max_new_tokens=6",
+            "--set",
+            "llm.temperature=0.7",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    for want in [
+        "`llm.max_new_tokens` is deprecated: use `generate.max_new_tokens`",
+        "`llm.temperature` is deprecated: use `generate.temperature`",
+    ] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+    let cfg: toml::Table = toml::from_str(&String::from_utf8(o.stdout).unwrap()).unwrap();
+    let generate = cfg["generate"].as_table().unwrap();
+    assert_eq!(generate["max_new_tokens"].as_integer(), Some(6));
+    assert_eq!(generate["temperature"].as_float(), Some(0.7));
+    assert_eq!(generate["do_sample"].as_bool(), Some(true));
+    let llm = cfg["llm"].as_table().unwrap();
+    for key in ["max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty"] {
+        assert!(!llm.contains_key(key), "{key} in [llm]");
+    }
+    // The new key set too wins, and the warning says so.
+    let o = svodka(
+        tmp.path(),
+        &["config", "--set", "llm.top_k=5", "--set", "generate.top_k=7"],
+    );
+    assert!(
+        stderr(&o).contains("`generate.top_k` is set too and wins"),
+        "{}",
+        stderr(&o)
+    );
+
+    let input = tmp.path().join("in.txt");
+    std::fs::write(&input, "Hello.\n").unwrap();
+    let marian = root().join("tests/fixtures/marian/base");
+    let o = svodka(
+        tmp.path(),
+        &[
+            "translate",
+            "--model",
+            marian.to_str().unwrap(),
+            "--from",
+            "ru",
+            "--to",
+            "en",
+            "--set",
+            "generate.do_sample=true",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("do_sample") && err.contains("beam search"), "{err}");
+}
+
 /// `svodka translate` and `svodka summarize` take a GGUF file as they take a model directory.
 #[test]
 fn one_off_commands_with_a_gguf_model() {

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use super::{Summarizer, SummaryInput, Translator};
 use crate::chunk::{TokenCounter, chunk_text};
-use crate::config::LlmConfig;
+use crate::config::{LlmConfig, PipelineConfig};
 use crate::generate::sample::{SamplingConfig, complete};
 use crate::models::ModelError;
 use crate::models::llm::Llm;
@@ -56,15 +56,20 @@ pub(crate) struct LlmBackend {
     model: Llm,
     tokenizer: GgufTokenizer,
     template: ChatTemplate,
-    sampling: SamplingConfig,
+    /// Decoding of summaries and of translations: each task's generation settings.
+    summarize: SamplingConfig,
+    translate: SamplingConfig,
     stop: Vec<u32>,
     cfg: LlmConfig,
+    /// Languages it reads and writes: `llm.languages`, else `language.served`.
+    languages: Vec<String>,
     /// Largest input text, in tokens, that fits the context with the prompt and the answer.
     max_input_tokens: usize,
 }
 
 impl LlmBackend {
-    pub fn load(path: &Path, cfg: &LlmConfig) -> Result<LlmBackend, ModelError> {
+    pub fn load(path: &Path, config: &PipelineConfig) -> Result<LlmBackend, ModelError> {
+        let cfg = &config.llm;
         if !path.is_file() {
             return Err(ModelError::Io {
                 path: path.to_path_buf(),
@@ -77,24 +82,23 @@ impl LlmBackend {
         }
         let tokenizer = GgufTokenizer::from_gguf(&content, path)?;
         let template = ChatTemplate::from_gguf(&content, &tokenizer, path)?;
-        let sampling = SamplingConfig {
-            max_new_tokens: cfg.max_new_tokens,
-            temperature: cfg.temperature,
-            top_p: cfg.top_p,
-            top_k: cfg.top_k,
-            seed: cfg.seed,
-            repetition_penalty: cfg.repetition_penalty,
-            repeat_last_n: cfg.repeat_last_n,
-            prompt_block: cfg.prompt_block,
-        };
+        let sampling = |g| SamplingConfig::from_settings(&g, cfg.seed, cfg.repeat_last_n, cfg.prompt_block);
+        let (summarize, translate) = (
+            sampling(config.summarize_generate()),
+            sampling(config.translate_generate()),
+        );
+        // One loaded model serves both tasks: the input budget leaves room for the longer answer.
+        let answer = summarize.max_new_tokens.max(translate.max_new_tokens);
         let mut backend = LlmBackend {
             name: path.display().to_string(),
             stop: tokenizer.stop_ids(),
             model,
             tokenizer,
             template,
-            sampling,
+            summarize,
+            translate,
             cfg: cfg.clone(),
+            languages: config.llm_languages().to_vec(),
             max_input_tokens: 0,
         };
         // What the prompt costs around the text, measured on the longer of the two prompts.
@@ -109,14 +113,13 @@ impl LlmBackend {
             .max()
             .unwrap_or(0);
         let context = backend.model.config().context;
-        backend.max_input_tokens = context.saturating_sub(overhead + cfg.max_new_tokens + 8);
+        backend.max_input_tokens = context.saturating_sub(overhead + answer + 8);
         if backend.max_input_tokens < 32 {
             return Err(ModelError::Invalid {
                 path: path.to_path_buf(),
                 message: format!(
                     "a context of {context} tokens leaves no room for the article after the prompt \
-                     ({overhead} tokens) and the answer (llm.max_new_tokens = {}); raise llm.context",
-                    cfg.max_new_tokens
+                     ({overhead} tokens) and the answer (max_new_tokens = {answer}); raise llm.context"
                 ),
             });
         }
@@ -161,7 +164,12 @@ impl LlmBackend {
     fn answer(&self, task: Task, text: &str, source: &str, target: &str) -> Result<String, String> {
         let prompt = self.prompt(task, text, source, target).map_err(|e| error_chain(&e))?;
         let ids = self.encode_prompt(&prompt).map_err(|e| error_chain(&e))?;
-        let out = complete(&self.model, &ids, &self.stop, &self.sampling).map_err(|e| e.to_string())?;
+        let sampling = if task == Task::Summarize {
+            &self.summarize
+        } else {
+            &self.translate
+        };
+        let out = complete(&self.model, &ids, &self.stop, sampling).map_err(|e| e.to_string())?;
         let text = self.tokenizer.decode(&out.tokens, true).map_err(|e| e.to_string())?;
         Ok(clean_answer(&text))
     }
@@ -170,7 +178,9 @@ impl LlmBackend {
     fn translate_text(&self, text: &str, source: &str, target: &str) -> Result<String, String> {
         // A translation is about as long as its source (longer in Cyrillic for most vocabularies):
         // pieces of two thirds of the answer budget leave room.
-        let budget = (self.cfg.max_new_tokens * 2 / 3).min(self.max_input_tokens).max(16);
+        let budget = (self.translate.max_new_tokens * 2 / 3)
+            .min(self.max_input_tokens)
+            .max(16);
         if self.count(text) <= budget {
             return Ok(keep_paragraphs(
                 &self.answer(Task::Translate, text, source, target)?,
@@ -306,7 +316,7 @@ impl Summarizer for LlmSummarizer {
         &self.backend.name
     }
     fn writes(&self, source: &str, target: &str) -> bool {
-        let l = &self.backend.cfg.languages;
+        let l = &self.backend.languages;
         (source == target || self.backend.cfg.cross_lingual)
             && l.iter().any(|x| x == source)
             && l.iter().any(|x| x == target)
@@ -323,10 +333,11 @@ impl Summarizer for LlmSummarizer {
                         Stage::Summarize,
                         &self.backend.name,
                         format!(
-                            "does not write {} summaries of {} text (llm.languages: {}; llm.cross_lingual)",
+                            "does not write {} summaries of {} text (it serves: {}, see language.served and \
+                             llm.languages; llm.cross_lingual)",
                             i.target_lang,
                             i.source_lang,
-                            self.backend.cfg.languages.join(", ")
+                            self.backend.languages.join(", ")
                         ),
                     ));
                 }

@@ -149,7 +149,7 @@ impl Loader {
         if let Some(b) = llms.get(&key) {
             return Ok(Arc::clone(b));
         }
-        let b = Arc::new(llm::LlmBackend::load(path, &cfg.llm)?);
+        let b = Arc::new(llm::LlmBackend::load(path, cfg)?);
         llms.insert(key, Arc::clone(&b));
         Ok(b)
     }

@@ -92,15 +92,15 @@ impl BackendOptions {
         prefix: Option<String>,
     ) -> Result<BackendOptions, ModelError> {
         let (generate, dtype) = match task {
-            Task::Summarize => (&cfg.summarize.generate, &cfg.summarize.dtype),
-            Task::Translate => (&cfg.translate.generate, &cfg.translate.dtype),
+            Task::Summarize => (cfg.summarize_generate(), &cfg.summarize.dtype),
+            Task::Translate => (cfg.translate_generate(), &cfg.translate.dtype),
         };
         Ok(BackendOptions {
             source: source.map(str::to_string),
             target: target.map(str::to_string),
             prefix,
             task,
-            generate: generate.clone(),
+            generate,
             dtype: crate::models::parse_dtype(dtype)?,
             batch_tokens: cfg.batch.max_tokens,
             batch_items: cfg.batch.max_items,

@@ -242,18 +242,20 @@ fn settings_of(cfg: &PipelineConfig, kind: TaskKind, spec: &str) -> serde_json::
         "batch_tokens": cfg.batch.max_tokens,
         "batch_items": cfg.batch.max_items,
     });
+    let g = match kind {
+        TaskKind::Translate => cfg.translate_generate(),
+        TaskKind::Summarize => cfg.summarize_generate(),
+    };
     if matches!(Spec::parse(spec), Spec::Gguf(_)) {
+        let l = &cfg.llm;
+        let d = crate::generate::sample::SamplingConfig::from_settings(&g, l.seed, l.repeat_last_n, l.prompt_block);
         s["llm"] = serde_json::json!({
-            "max_new_tokens": cfg.llm.max_new_tokens, "temperature": cfg.llm.temperature,
-            "top_p": cfg.llm.top_p, "top_k": cfg.llm.top_k, "seed": cfg.llm.seed,
-            "repetition_penalty": cfg.llm.repetition_penalty, "context": cfg.llm.context,
+            "max_new_tokens": d.max_new_tokens, "temperature": d.temperature,
+            "top_p": d.top_p, "top_k": d.top_k, "seed": d.seed,
+            "repetition_penalty": d.repetition_penalty, "context": l.context,
         });
     } else {
-        let g = match kind {
-            TaskKind::Translate => &cfg.translate.generate,
-            TaskKind::Summarize => &cfg.summarize.generate,
-        };
-        s["generate"] = strip(serde_json::to_value(g).unwrap_or_default());
+        s["generate"] = strip(serde_json::to_value(&g).unwrap_or_default());
         s["dtype"] = match kind {
             TaskKind::Translate => cfg.translate.dtype.clone().into(),
             TaskKind::Summarize => cfg.summarize.dtype.clone().into(),

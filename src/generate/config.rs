@@ -1,8 +1,12 @@
-//! Generation settings with Hugging Face semantics and names.
+//! Generation settings with Hugging Face semantics and names, for seq2seq and GGUF models
+//! alike.
 //!
-//! Defaults come from the model's `generation_config.json`, then its `config.json` (for the
-//! token ids), then transformers' own defaults; `pipeline.toml` and `--set generate.KEY=V`
-//! override per task. Field names are transformers', so a value can be copied across.
+//! A model's settings are layered: its `generation_config.json` (then `config.json` for the
+//! token ids), its card, `[generate]` of `pipeline.toml` (every model), then the task's
+//! `[summarize.generate]` or `[translate.generate]`; what no layer sets takes transformers'
+//! default for seq2seq models and the GGUF default for GGUF models
+//! ([`crate::generate::sample::SamplingConfig::from_settings`]). Field names are transformers',
+//! so a value can be copied across.
 
 use serde::{Deserialize, Serialize};
 
@@ -87,7 +91,7 @@ pub struct GenerationConfig {
     pub early_stopping: Option<EarlyStopping>,
     /// Ban any n-gram of this size from repeating; 0 = off. Default: 0.
     pub no_repeat_ngram_size: Option<usize>,
-    /// > 1 discourages tokens already generated. Default: 1.0.
+    /// > 1 discourages tokens already generated; 1.0 = off. Default: 1.0 (GGUF models: 1.1).
     pub repetition_penalty: Option<f32>,
     /// Token sequences never to generate.
     pub bad_words_ids: Option<Vec<Vec<u32>>>,
@@ -102,8 +106,18 @@ pub struct GenerationConfig {
     pub renormalize_logits: Option<bool>,
     /// Replace NaN/inf logits. Default: false.
     pub remove_invalid_values: Option<bool>,
-    /// Sampling is not supported for seq2seq generation; accepted only when false.
+    /// Sample the next token instead of taking the most likely one (greedy): GGUF models only,
+    /// seq2seq models refuse `true` (their decoding is greedy or beam search). Default: false.
     pub do_sample: Option<bool>,
+    /// Divides the logits before sampling; only with `do_sample`, and then more than 0.
+    /// Default: 1.0.
+    pub temperature: Option<f64>,
+    /// Nucleus sampling: the smallest set of tokens whose probabilities add up to `top_p`;
+    /// only with `do_sample`; 1.0 = off. Default: 1.0.
+    pub top_p: Option<f64>,
+    /// Sample among the `top_k` most likely tokens; only with `do_sample`; 0 = off.
+    /// Default: 50.
+    pub top_k: Option<usize>,
     /// Whether `max_length` came from a layer merged on top of the model's files (a card,
     /// `pipeline.toml`, `--set`: what transformers receives as `generate()` kwargs). transformers
     /// reads a `max_length` of 20 from the model's files as its own default, "20 new tokens",
@@ -132,6 +146,9 @@ pub const KEYS: &[&str] = &[
     "renormalize_logits",
     "remove_invalid_values",
     "do_sample",
+    "temperature",
+    "top_p",
+    "top_k",
 ];
 
 macro_rules! merge_fields {
@@ -166,7 +183,10 @@ impl GenerationConfig {
             pad_token_id,
             renormalize_logits,
             remove_invalid_values,
-            do_sample
+            do_sample,
+            temperature,
+            top_p,
+            top_k
         );
     }
 
@@ -246,7 +266,8 @@ impl GenerationConfig {
         if self.do_sample == Some(true) {
             return Err(err(
                 "do_sample",
-                "sampling is not supported for seq2seq models; use greedy or beam search",
+                "is true, but seq2seq models decode greedily or with beam search (`num_beams`), never by \
+                 sampling; sampling is for GGUF models: set do_sample = false for this task",
             ));
         }
         let prompt = 1;

@@ -2,8 +2,8 @@
 //! token at a time until an end-of-generation token or `max_new_tokens`. The model is any
 //! [`CausalLm`] (the GGUF `Llm` implements it), so this module names no model family.
 //!
-//! Greedy by default, so that the same input gives the same output; temperature, top-k and
-//! top-p sampling with a fixed seed through candle-transformers' `LogitsProcessor`; the
+//! Greedy by default, so that the same input gives the same output; with `do_sample`,
+//! temperature, top-k and top-p sampling with a fixed seed through candle-transformers' `LogitsProcessor`; the
 //! repetition penalty as llama.cpp and transformers apply it (divide positive logits, multiply
 //! negative ones, over the last `repeat_last_n` tokens) through candle-transformers'
 //! `apply_repeat_penalty`. One sequence per call: callers run several sequences at once on
@@ -13,41 +13,91 @@ use candle_core::{Result, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
 
 use super::decoder::CausalLm;
+use crate::generate::GenerationConfig;
 
-/// How tokens are chosen.
+/// How tokens are chosen. Built from a task's generation settings by
+/// [`SamplingConfig::from_settings`]; [`SamplingConfig::default`] is the GGUF default.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SamplingConfig {
+    /// Default: [`MAX_NEW_TOKENS`].
     pub max_new_tokens: usize,
-    /// 0 = greedy.
+    /// 0 = greedy. Default: 0.
     pub temperature: f64,
-    /// 1.0 = off.
+    /// 1.0 = off. Default: 1.0.
     pub top_p: f64,
-    /// 0 = off.
+    /// 0 = off. Default: 0.
     pub top_k: usize,
+    /// Default: [`SEED`].
     pub seed: u64,
-    /// 1.0 = off.
+    /// 1.0 = off. Default: [`REPETITION_PENALTY`].
     pub repetition_penalty: f32,
+    /// Default: [`REPEAT_LAST_N`].
     pub repeat_last_n: usize,
-    /// Prompt tokens run per forward pass.
+    /// Prompt tokens run per forward pass. Default: [`PROMPT_BLOCK`].
     pub prompt_block: usize,
 }
 
+/// GGUF models' `max_new_tokens` when no layer of generation settings sets it.
+pub const MAX_NEW_TOKENS: usize = 384;
+/// GGUF models' `repetition_penalty` when no layer of generation settings sets it.
+pub const REPETITION_PENALTY: f32 = 1.1;
+/// `llm.seed`'s default.
+pub const SEED: u64 = 299_792_458;
+/// `llm.repeat_last_n`'s default.
+pub const REPEAT_LAST_N: usize = 64;
+/// `llm.prompt_block`'s default.
+pub const PROMPT_BLOCK: usize = 512;
+/// transformers' `top_k` when sampling and not set.
+pub const SAMPLING_TOP_K: usize = 50;
+
 impl Default for SamplingConfig {
+    /// The GGUF default: greedy, [`MAX_NEW_TOKENS`] new tokens, [`REPETITION_PENALTY`] over the
+    /// last [`REPEAT_LAST_N`] tokens.
     fn default() -> Self {
         SamplingConfig {
-            max_new_tokens: 256,
+            max_new_tokens: MAX_NEW_TOKENS,
             temperature: 0.0,
             top_p: 1.0,
             top_k: 0,
-            seed: 299_792_458,
-            repetition_penalty: 1.0,
-            repeat_last_n: 64,
-            prompt_block: 512,
+            seed: SEED,
+            repetition_penalty: REPETITION_PENALTY,
+            repeat_last_n: REPEAT_LAST_N,
+            prompt_block: PROMPT_BLOCK,
         }
     }
 }
 
 impl SamplingConfig {
+    /// A GGUF model's decoding from the merged generation settings of its task (`[generate]`,
+    /// then `[summarize.generate]` or `[translate.generate]`), with `llm.seed`,
+    /// `llm.repeat_last_n` and `llm.prompt_block`. What is unset takes the GGUF default: greedy,
+    /// [`MAX_NEW_TOKENS`] new tokens, repetition penalty [`REPETITION_PENALTY`]; with
+    /// `do_sample = true`, transformers' sampling defaults (temperature 1.0, top_p 1.0,
+    /// top_k [`SAMPLING_TOP_K`]). The keys only seq2seq search knows (`num_beams`,
+    /// `min_new_tokens`, `no_repeat_ngram_size`, …) do not apply to GGUF models.
+    pub fn from_settings(g: &GenerationConfig, seed: u64, repeat_last_n: usize, prompt_block: usize) -> SamplingConfig {
+        let d = SamplingConfig::default();
+        let (temperature, top_p, top_k) = if g.do_sample == Some(true) {
+            (
+                g.temperature.unwrap_or(1.0),
+                g.top_p.unwrap_or(1.0),
+                g.top_k.unwrap_or(SAMPLING_TOP_K),
+            )
+        } else {
+            (d.temperature, d.top_p, d.top_k)
+        };
+        SamplingConfig {
+            max_new_tokens: g.max_new_tokens.unwrap_or(d.max_new_tokens),
+            temperature,
+            top_p,
+            top_k,
+            seed,
+            repetition_penalty: g.repetition_penalty.unwrap_or(d.repetition_penalty),
+            repeat_last_n,
+            prompt_block,
+        }
+    }
+
     fn sampling(&self) -> Sampling {
         let t = self.temperature;
         match (t > 0.0, self.top_k > 0, self.top_p < 1.0) {
