@@ -77,7 +77,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut out = cfg.to_toml();
             if args.routes {
                 init_runtime(&cfg.run, g.quiet);
-                out.push_str(&svodka::plan::routes_text(&cfg)?);
+                out.push_str(&svodka::plan::routes_text(&cfg).map_err(svodka::error::Error::from)?);
             }
             print_out(&out)?;
             Ok(ExitCode::SUCCESS)

@@ -231,9 +231,9 @@ impl Plan {
 
 /// The routes `svodka config --routes` prints after the configuration: the backends loaded
 /// as a run would load them, then one TOML comment line per served language and summary.
-pub fn routes_text(cfg: &PipelineConfig) -> Result<String, crate::error::Error> {
+pub fn routes_text(cfg: &PipelineConfig) -> Result<String, crate::backends::LoadError> {
     let backends = Backends::from_config(cfg)?;
-    let plan = Plan::new(cfg, &backends).map_err(crate::backends::LoadError::from)?;
+    let plan = Plan::new(cfg, &backends)?;
     let mut out = String::from("\n# routes (summarize.languages of each language.served article)\n");
     for line in plan.describe() {
         out.push_str(&format!("# {line}\n"));
