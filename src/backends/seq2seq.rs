@@ -21,7 +21,7 @@ use crate::chunk::{TokenCounter, chunk_text};
 use crate::config::PipelineConfig;
 use crate::generate::{GenerationConfig, Resolved, Seq2Seq, generate};
 use crate::models::hub::Located;
-use crate::models::{ModelError, load_seq2seq, read_config};
+use crate::models::{FamilyConfig, ModelError, load_seq2seq_with, read_config};
 use crate::record_error::{ArticleError, ErrorKind, Stage};
 use crate::task::Task;
 use crate::tokenizer::MarianTokenizer;
@@ -125,13 +125,13 @@ impl std::fmt::Debug for ModelCache {
 }
 
 impl ModelCache {
-    fn get_or_load(&self, dir: &Path, dtype: DType) -> Result<Arc<dyn Seq2Seq>, ModelError> {
+    fn get_or_load(&self, cfg: &FamilyConfig, dir: &Path, dtype: DType) -> Result<Arc<dyn Seq2Seq>, ModelError> {
         let key = (dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()), dtype);
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = loaded.get(&key) {
             return Ok(Arc::clone(m));
         }
-        let model: Arc<dyn Seq2Seq> = Arc::from(load_seq2seq(dir, dtype, &Device::Cpu)?);
+        let model: Arc<dyn Seq2Seq> = Arc::from(load_seq2seq_with(cfg, dir, dtype, &Device::Cpu)?);
         loaded.insert(key, Arc::clone(&model));
         Ok(model)
     }
@@ -179,6 +179,17 @@ pub fn generation_settings(
     name: &str,
 ) -> Result<Resolved, ModelError> {
     let (_, raw) = read_config(dir)?;
+    settings_of(dir, &raw, card, overrides, name)
+}
+
+/// [`generation_settings`] with `config.json` already read (`raw`).
+fn settings_of(
+    dir: &Path,
+    raw: &serde_json::Value,
+    card: Option<&GenerationConfig>,
+    overrides: &GenerationConfig,
+    name: &str,
+) -> Result<Resolved, ModelError> {
     let gen_path = dir.join("generation_config.json");
     // Old checkpoints keep their generation defaults in config.json.
     let (source, path) = match read_json(&gen_path)? {
@@ -186,7 +197,7 @@ pub fn generation_settings(
         None => (raw.clone(), dir.join("config.json")),
     };
     let mut g = GenerationConfig::from_hf_json(&source).map_err(|source| ModelError::Json { path, source })?;
-    g.fill_from_model_config(&raw);
+    g.fill_from_model_config(raw);
     if let Some(c) = card {
         g.merge(c);
     }
@@ -249,10 +260,12 @@ fn set_languages(
 impl Seq2SeqBackend {
     pub fn load(loc: &Located, opts: &BackendOptions, models: &ModelCache) -> Result<Seq2SeqBackend, ModelError> {
         let dir = &loc.dir;
-        let (_, raw) = read_config(dir)?;
+        // config.json once, for the weights, the generation settings and the limits.
+        let (family, raw) = read_config(dir)?;
         let mut codec = Codec::from_dir(dir)?;
-        let model = models.get_or_load(dir, opts.dtype)?;
-        let mut settings = generation_settings(dir, loc.card.as_ref().map(|c| &c.generate), &opts.generate, &loc.name)?;
+        let model = models.get_or_load(&family, dir, opts.dtype)?;
+        let card = loc.card.as_ref().map(|c| &c.generate);
+        let mut settings = settings_of(dir, &raw, card, &opts.generate, &loc.name)?;
         let codes = match codec {
             Codec::Hf(_) => LanguageCodes::from_dir(dir)?,
             Codec::Marian(_) => None,

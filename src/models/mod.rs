@@ -185,6 +185,16 @@ pub fn read_config(dir: &Path) -> Result<(FamilyConfig, serde_json::Value), Mode
 /// Load the model of a directory: config, weights (any of the supported forms), family.
 pub fn load_seq2seq(dir: &Path, dtype: DType, device: &Device) -> Result<Box<dyn Seq2Seq>, ModelError> {
     let (cfg, _) = read_config(dir)?;
+    load_seq2seq_with(&cfg, dir, dtype, device)
+}
+
+/// [`load_seq2seq`] with `config.json` already read (by a caller that needs it too).
+pub fn load_seq2seq_with(
+    cfg: &FamilyConfig,
+    dir: &Path,
+    dtype: DType,
+    device: &Device,
+) -> Result<Box<dyn Seq2Seq>, ModelError> {
     let files = weights::discover(dir)?;
     let vb = files.var_builder(dtype, device)?;
     cfg.build(vb).map_err(|source| ModelError::Weights {
