@@ -115,10 +115,10 @@ pub struct LlmConfig {
     pub prompt_block: usize,
 }
 
-pub const LLM_SYSTEM: &str = "You are a careful news editor. You answer with the requested text only.";
-pub const LLM_SUMMARIZE: &str = "{text}\n\nSummarize the news article above in {language}, in at most {sentences} \
+pub(crate) const LLM_SYSTEM: &str = "You are a careful news editor. You answer with the requested text only.";
+pub(crate) const LLM_SUMMARIZE: &str = "{text}\n\nSummarize the news article above in {language}, in at most {sentences} \
 sentences. Keep names, numbers and dates exact. Write only the summary, in {language}.";
-pub const LLM_TRANSLATE: &str = "Translate the following text from {source} into {target}. Keep names, numbers \
+pub(crate) const LLM_TRANSLATE: &str = "Translate the following text from {source} into {target}. Keep names, numbers \
 and dates exact and keep the paragraphs. Answer with the translation only.\n\n{text}";
 
 impl Default for LlmConfig {
@@ -284,11 +284,11 @@ impl Default for SummarizeConfig {
 }
 
 /// The word that asks for a translator only where one can be had without the user's help.
-pub const AUTO: &str = "auto";
+pub(crate) const AUTO: &str = "auto";
 
 /// What "auto" means, pair by pair: the built-in card svodka uses when it is cached or can be
 /// downloaded. A pair not listed here has no automatic translator and must be named.
-pub const AUTO_TRANSLATORS: &[(&str, &str)] = &[("en-ru", "opus-mt-en-ru"), ("ru-en", "opus-mt-ru-en")];
+pub(crate) const AUTO_TRANSLATORS: &[(&str, &str)] = &[("en-ru", "opus-mt-en-ru"), ("ru-en", "opus-mt-ru-en")];
 
 /// `translate.models`: "auto" or a table of pair → spec (a card, a directory, a GGUF file or
 /// "auto"). Kept as written, so that `svodka config` prints what the user said; the pairs it
@@ -431,12 +431,12 @@ pub struct RunConfig {
 
 /// Most threads per core that `run.threads` may ask for: more only adds switching (the
 /// campaign's `--threads 1000` took 14 s for 50 articles) and, far beyond, exhausts the machine.
-pub const THREADS_PER_CORE_CAP: usize = 4;
+pub(crate) const THREADS_PER_CORE_CAP: usize = 4;
 
 impl RunConfig {
     /// The threads the run uses: `run.threads`, 0 meaning one per core, capped at
     /// [`THREADS_PER_CORE_CAP`] per core; the second value says when the cap applied.
-    pub fn effective_threads(&self) -> (usize, Option<String>) {
+    pub(crate) fn effective_threads(&self) -> (usize, Option<String>) {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let cap = cores * THREADS_PER_CORE_CAP;
         match self.threads {
@@ -573,7 +573,7 @@ impl PipelineConfig {
 
     /// The decoding settings of summaries: `[generate]`, `[summarize.generate]` on top. A
     /// model's own files and card go below both when it is loaded.
-    pub fn summarize_generate(&self) -> GenerationConfig {
+    pub(crate) fn summarize_generate(&self) -> GenerationConfig {
         let mut g = GenerationConfig::default();
         g.merge(&self.generate);
         g.merge(&self.summarize.generate);
@@ -581,7 +581,7 @@ impl PipelineConfig {
     }
 
     /// The decoding settings of translations: `[generate]`, `[translate.generate]` on top.
-    pub fn translate_generate(&self) -> GenerationConfig {
+    pub(crate) fn translate_generate(&self) -> GenerationConfig {
         let mut g = GenerationConfig::default();
         g.merge(&self.generate);
         g.merge(&self.translate.generate);
@@ -589,12 +589,12 @@ impl PipelineConfig {
     }
 
     /// The languages GGUF models read and write: `llm.languages`, else `language.served`.
-    pub fn llm_languages(&self) -> &[String] {
+    pub(crate) fn llm_languages(&self) -> &[String] {
         self.llm.languages.as_deref().unwrap_or(&self.language.served)
     }
 
     /// Reject values that parse but make no sense.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         let positive = [
             ("chunk.max_tokens", self.chunk.max_tokens),
             ("batch.max_tokens", self.batch.max_tokens),
@@ -754,7 +754,7 @@ impl PipelineConfig {
 
     /// The translators the run loads, each with the key that named it: `translate.models`,
     /// or, when `llm.model` is set, that one file for every pair of `summarize.languages`.
-    pub fn translator_specs(&self) -> Vec<(TranslatorSpec, String)> {
+    pub(crate) fn translator_specs(&self) -> Vec<(TranslatorSpec, String)> {
         if self.llm.model.is_empty() {
             return self
                 .translate

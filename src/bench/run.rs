@@ -103,7 +103,7 @@ pub fn median(xs: &[f64]) -> f64 {
 }
 
 /// Linear-interpolated percentile (as numpy's default), `p` in 0–100; 0 for an empty list.
-pub fn percentile(xs: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(xs: &[f64], p: f64) -> f64 {
     if xs.is_empty() {
         return 0.0;
     }
@@ -215,7 +215,7 @@ fn write_outputs(out_dir: &std::path::Path, model: &str, task: &str, hyps: &[&st
 }
 
 /// The configuration of one model's run: the base configuration with the model's overrides.
-pub fn run_config(
+pub(crate) fn run_config(
     base: Option<&std::path::Path>,
     base_sets: &[String],
     run: &ModelRun,
@@ -265,7 +265,7 @@ fn settings_of(cfg: &PipelineConfig, kind: TaskKind, spec: &str) -> serde_json::
 }
 
 /// Run one model on each of its tasks; a task it cannot do becomes an error result.
-pub fn run_model(
+pub(crate) fn run_model(
     suite: &Suite,
     run: &ModelRun,
     out_dir: &std::path::Path,

@@ -103,12 +103,12 @@ impl DecoderCache {
     }
 
     /// Positions decoded so far.
-    pub fn past_len(&self) -> usize {
+    pub(crate) fn past_len(&self) -> usize {
         self.layers.first().map_or(0, |l| l.self_kv.len())
     }
 
     /// Keep (and reorder, repeat) rows: row i of the new batch is old row `rows[i]`.
-    pub fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
+    pub(crate) fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
         let idx = Tensor::new(rows, self.encoder_mask.device())?;
         for l in &mut self.layers {
             l.self_kv.select_rows(&idx)?;

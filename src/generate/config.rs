@@ -127,7 +127,7 @@ pub struct GenerationConfig {
 }
 
 /// The keys of [`GenerationConfig`], for filtering Hugging Face files and checking `--set`.
-pub const KEYS: &[&str] = &[
+pub(crate) const KEYS: &[&str] = &[
     "max_length",
     "max_new_tokens",
     "min_length",

@@ -79,7 +79,7 @@ fn force(scores: &mut [f32], tokens: &[u32]) {
 }
 
 /// Tokens that would repeat an n-gram already in `seq` (fairseq's rule, as transformers has it).
-pub fn banned_ngram_tokens(seq: &[u32], n: usize) -> Vec<u32> {
+pub(crate) fn banned_ngram_tokens(seq: &[u32], n: usize) -> Vec<u32> {
     let cur_len = seq.len();
     if n == 0 || cur_len + 1 < n {
         return Vec::new();
@@ -92,7 +92,7 @@ pub fn banned_ngram_tokens(seq: &[u32], n: usize) -> Vec<u32> {
 }
 
 /// In-place log-softmax in f32, as torch computes it: `x - max - ln(sum(exp(x - max)))`.
-pub fn log_softmax(xs: &mut [f32]) {
+pub(crate) fn log_softmax(xs: &mut [f32]) {
     let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     if max == f32::NEG_INFINITY {
         return;

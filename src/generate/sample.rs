@@ -38,17 +38,17 @@ pub struct SamplingConfig {
 }
 
 /// GGUF models' `max_new_tokens` when no layer of generation settings sets it.
-pub const MAX_NEW_TOKENS: usize = 384;
+pub(crate) const MAX_NEW_TOKENS: usize = 384;
 /// GGUF models' `repetition_penalty` when no layer of generation settings sets it.
-pub const REPETITION_PENALTY: f32 = 1.1;
+pub(crate) const REPETITION_PENALTY: f32 = 1.1;
 /// `llm.seed`'s default.
-pub const SEED: u64 = 299_792_458;
+pub(crate) const SEED: u64 = 299_792_458;
 /// `llm.repeat_last_n`'s default.
-pub const REPEAT_LAST_N: usize = 64;
+pub(crate) const REPEAT_LAST_N: usize = 64;
 /// `llm.prompt_block`'s default.
-pub const PROMPT_BLOCK: usize = 512;
+pub(crate) const PROMPT_BLOCK: usize = 512;
 /// transformers' `top_k` when sampling and not set.
-pub const SAMPLING_TOP_K: usize = 50;
+pub(crate) const SAMPLING_TOP_K: usize = 50;
 
 impl Default for SamplingConfig {
     /// The GGUF default: greedy, [`MAX_NEW_TOKENS`] new tokens, [`REPETITION_PENALTY`] over the
@@ -75,7 +75,12 @@ impl SamplingConfig {
     /// `do_sample = true`, transformers' sampling defaults (temperature 1.0, top_p 1.0,
     /// top_k [`SAMPLING_TOP_K`]). The keys only seq2seq search knows (`num_beams`,
     /// `min_new_tokens`, `no_repeat_ngram_size`, …) do not apply to GGUF models.
-    pub fn from_settings(g: &GenerationConfig, seed: u64, repeat_last_n: usize, prompt_block: usize) -> SamplingConfig {
+    pub(crate) fn from_settings(
+        g: &GenerationConfig,
+        seed: u64,
+        repeat_last_n: usize,
+        prompt_block: usize,
+    ) -> SamplingConfig {
         let d = SamplingConfig::default();
         let (temperature, top_p, top_k) = if g.do_sample == Some(true) {
             (
@@ -141,7 +146,7 @@ pub fn complete<M: CausalLm + ?Sized>(
 }
 
 /// [`complete`] with a caller's cache (reset first), so a worker can reuse its buffers.
-pub fn complete_with<M: CausalLm + ?Sized>(
+pub(crate) fn complete_with<M: CausalLm + ?Sized>(
     model: &M,
     cache: &mut M::Cache,
     prompt: &[u32],

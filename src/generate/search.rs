@@ -16,7 +16,7 @@ use super::decoder::Seq2Seq;
 use super::logits::{log_softmax, process};
 
 /// Pad a batch on the right; returns ids and the 0/1 mask, both `[B, S]` u32.
-pub fn pad_batch(inputs: &[Vec<u32>], pad: u32, device: &candle_core::Device) -> Result<(Tensor, Tensor)> {
+pub(crate) fn pad_batch(inputs: &[Vec<u32>], pad: u32, device: &candle_core::Device) -> Result<(Tensor, Tensor)> {
     let s = inputs.iter().map(Vec::len).max().unwrap_or(0).max(1);
     let mut ids = Vec::with_capacity(inputs.len() * s);
     let mut mask = Vec::with_capacity(inputs.len() * s);

@@ -83,7 +83,7 @@ pub struct Config {
 
 impl Config {
     /// Rows of the output projection: `decoder_vocab_size`, else `vocab_size`.
-    pub fn target_vocab_size(&self) -> usize {
+    pub(crate) fn target_vocab_size(&self) -> usize {
         self.decoder_vocab_size.unwrap_or(self.vocab_size)
     }
 }

@@ -13,7 +13,7 @@ use super::{ModelError, weights};
 
 /// A model ready to load.
 #[derive(Debug, Clone)]
-pub struct Located {
+pub(crate) struct Located {
     pub dir: PathBuf,
     pub card: Option<Card>,
     /// Card name or directory, as the user wrote it.
@@ -29,7 +29,7 @@ fn cache() -> hf_hub::Cache {
 }
 
 /// Where the Hugging Face cache is (`HF_HOME`/hub, else `~/.cache/huggingface/hub`).
-pub fn cache_dir() -> PathBuf {
+pub(crate) fn cache_dir() -> PathBuf {
     cache().path().clone()
 }
 
@@ -38,7 +38,7 @@ fn hub_repo(c: &Card) -> hf_hub::Repo {
 }
 
 /// The cached snapshot of a card, if it holds config and weights.
-pub fn cached_dir(c: &Card) -> Option<PathBuf> {
+pub(crate) fn cached_dir(c: &Card) -> Option<PathBuf> {
     let config = cache().repo(hub_repo(c)).get("config.json")?;
     let dir = config.parent()?.to_path_buf();
     weights::discover(&dir).ok().map(|_| dir)
@@ -46,7 +46,7 @@ pub fn cached_dir(c: &Card) -> Option<PathBuf> {
 
 /// A directory path or a card name → a local directory, downloading a card's files if
 /// needed and allowed.
-pub fn locate(spec: &str) -> Result<Located, ModelError> {
+pub(crate) fn locate(spec: &str) -> Result<Located, ModelError> {
     let path = Path::new(spec);
     if path.is_dir() {
         return Ok(Located {

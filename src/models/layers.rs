@@ -45,7 +45,7 @@ impl Activation {
 
 /// The value additive masks use for "never attend", as transformers does (the dtype's
 /// minimum, not -inf, so a fully masked row cannot turn into NaN).
-pub fn mask_value(dtype: DType) -> f64 {
+pub(crate) fn mask_value(dtype: DType) -> f64 {
     match dtype {
         DType::F16 => -65504.0,
         DType::BF16 => -3.389_531_4e38,
@@ -56,14 +56,14 @@ pub fn mask_value(dtype: DType) -> f64 {
 
 /// `[B, S]` 0/1 attention mask → additive `[B, 1, 1, S]` mask in `dtype` (0 where a token
 /// is kept, the dtype's minimum where it is padding).
-pub fn padding_mask(mask: &Tensor, dtype: DType) -> Result<Tensor> {
+pub(crate) fn padding_mask(mask: &Tensor, dtype: DType) -> Result<Tensor> {
     let (b, s) = mask.dims2()?;
     let add = (mask.to_dtype(DType::F32)?.affine(-1.0, 1.0)? * mask_value(dtype))?;
     add.reshape((b, 1, 1, s))?.to_dtype(dtype)
 }
 
 /// Additive causal mask `[1, 1, t, past + t]` for `t` new positions after `past` cached ones.
-pub fn causal_mask(t: usize, past: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+pub(crate) fn causal_mask(t: usize, past: usize, dtype: DType, device: &Device) -> Result<Tensor> {
     let min = mask_value(DType::F32) as f32;
     let data: Vec<f32> = (0..t)
         .flat_map(|i| (0..past + t).map(move |j| if j > past + i { min } else { 0.0 }))
@@ -77,7 +77,7 @@ pub fn causal_mask(t: usize, past: usize, dtype: DType, device: &Device) -> Resu
 /// 1/√head_dim and takes the softmax in the weights' dtype ([`Attention::new`]); T5 does not
 /// scale and takes the softmax in f32 ([`Attention::softmax_in_f32`]).
 #[derive(Debug, Clone)]
-pub struct Attention {
+pub(crate) struct Attention {
     q_proj: Linear,
     k_proj: Linear,
     v_proj: Linear,
@@ -107,7 +107,7 @@ impl Attention {
 
     /// Attention over the given `[q, k, v, out]` projections, queries not scaled, softmax in
     /// the weights' dtype.
-    pub fn from_projections(projections: [Linear; 4], heads: usize, head_dim: usize) -> Self {
+    pub(crate) fn from_projections(projections: [Linear; 4], heads: usize, head_dim: usize) -> Self {
         let [q_proj, k_proj, v_proj, out_proj] = projections;
         Attention {
             q_proj,
@@ -122,7 +122,7 @@ impl Attention {
     }
 
     /// Take the softmax in f32 whatever the weights' dtype.
-    pub fn softmax_in_f32(mut self) -> Self {
+    pub(crate) fn softmax_in_f32(mut self) -> Self {
         self.softmax_f32 = true;
         self
     }
@@ -136,7 +136,7 @@ impl Attention {
     }
 
     /// Keys and values of `xs`, split into heads.
-    pub fn project_kv(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
+    pub(crate) fn project_kv(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
         let k = self.split_heads(&self.k_proj.forward(xs)?)?;
         let v = self.split_heads(&self.v_proj.forward(xs)?)?;
         Ok((k, v))
@@ -144,7 +144,7 @@ impl Attention {
 
     /// Attend from `xs` (`[N, Tq, D]`) over the given keys and values (`[N, H, Tk, Dh]`),
     /// adding `mask` (a padding or causal mask, or a position bias) to the scores.
-    pub fn attend(&self, xs: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    pub(crate) fn attend(&self, xs: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let (n, t, _) = xs.dims3()?;
         let q = self.q_proj.forward(xs)?;
         let q = match self.scaling {
@@ -177,7 +177,7 @@ impl Attention {
 
     /// Decoder self-attention: the keys and values of `xs` join those `cache` holds, and `xs`
     /// attends over all of them.
-    pub fn forward_cached(&self, xs: &Tensor, cache: &mut KvBuffer, mask: Option<&Tensor>) -> Result<Tensor> {
+    pub(crate) fn forward_cached(&self, xs: &Tensor, cache: &mut KvBuffer, mask: Option<&Tensor>) -> Result<Tensor> {
         let (k, v) = self.project_kv(xs)?;
         let (k, v) = cache.append(&k, &v)?;
         self.attend(xs, &k, &v, mask)
@@ -186,7 +186,7 @@ impl Attention {
 
 /// A batch's fresh decoder state: the keys and values of `encoded` (`[B, S, D]`) under each
 /// decoder layer's cross-attention, computed once, and the additive form of `mask`.
-pub fn new_decoder_cache<'a>(
+pub(crate) fn new_decoder_cache<'a>(
     cross_attention: impl Iterator<Item = &'a Attention>,
     encoded: &Tensor,
     mask: &Tensor,
@@ -199,7 +199,7 @@ pub fn new_decoder_cache<'a>(
 /// A position-wise feed-forward: `down(act(up(x)))`, or with a gate (T5 v1.1's gated units)
 /// `down(act(up(x)) * gate(x))`.
 #[derive(Debug, Clone)]
-pub struct FeedForward {
+pub(crate) struct FeedForward {
     up: Linear,
     gate: Option<Linear>,
     down: Linear,
@@ -217,7 +217,7 @@ impl FeedForward {
     }
 
     /// A gated unit: `up` is activated and multiplied by `gate`, which is not.
-    pub fn gated(up: Linear, gate: Linear, down: Linear, act: Activation) -> Self {
+    pub(crate) fn gated(up: Linear, gate: Linear, down: Linear, act: Activation) -> Self {
         FeedForward {
             up,
             gate: Some(gate),
@@ -236,7 +236,7 @@ impl FeedForward {
 }
 
 /// LayerNorm with transformers' default eps unless the config says otherwise.
-pub fn layer_norm(d: usize, eps: f64, vb: VarBuilder) -> Result<candle_nn::LayerNorm> {
+pub(crate) fn layer_norm(d: usize, eps: f64, vb: VarBuilder) -> Result<candle_nn::LayerNorm> {
     candle_nn::layer_norm(
         d,
         candle_nn::LayerNormConfig {
@@ -259,7 +259,7 @@ pub fn layer_norm(d: usize, eps: f64, vb: VarBuilder) -> Result<candle_nn::Layer
 /// (`benches/peers/seq2seq.sh`: greedy batch 1 from 36 to 55-58 tok/s on 2 threads for the
 /// opus-mt shape). From two rows on, gemm's own kernels use the threads.
 #[derive(Debug, Clone)]
-pub struct Linear {
+pub(crate) struct Linear {
     weight: Tensor,
     bias: Option<Tensor>,
 }
@@ -306,23 +306,23 @@ impl Module for Linear {
 }
 
 /// `Linear` with weight `{vb}.weight` `[out, in]` and bias `{vb}.bias`.
-pub fn linear(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
+pub(crate) fn linear(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
     Ok(Linear::new(vb.get((out, inp), "weight")?, Some(vb.get(out, "bias")?)))
 }
 
 /// `Linear` with weight `{vb}.weight` `[out, in]` and no bias.
-pub fn linear_no_bias(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
+pub(crate) fn linear_no_bias(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
     Ok(Linear::new(vb.get((out, inp), "weight")?, None))
 }
 
 /// First of `names` present in the checkpoint (tied weights are stored once, under one of
 /// several names depending on the transformers version that saved them).
-pub fn first_present<'a>(vb: &VarBuilder, names: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn first_present<'a>(vb: &VarBuilder, names: &[&'a str]) -> Option<&'a str> {
     names.iter().copied().find(|n| vb.contains_tensor(n))
 }
 
 /// Row-wise last position of `[N, T, V]` → `[N, V]`.
-pub fn last_position(xs: &Tensor) -> Result<Tensor> {
+pub(crate) fn last_position(xs: &Tensor) -> Result<Tensor> {
     let t = xs.dim(1)?;
     xs.narrow(1, t - 1, 1)?.squeeze(1)
 }

@@ -27,7 +27,7 @@ use crate::generate::CausalLm;
 use crate::generate::cache::KvBuffer;
 
 /// The architectures this file implements, by `general.architecture`.
-pub const SUPPORTED: &str = "qwen2, qwen3, llama, gemma3";
+pub(crate) const SUPPORTED: &str = "qwen2, qwen3, llama, gemma3";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
@@ -119,7 +119,7 @@ pub fn architecture(md: &gguf_file::Content, path: &Path) -> std::result::Result
 
 impl Config {
     /// Whether layer `i` attends within the sliding window.
-    pub fn is_local(&self, i: usize) -> bool {
+    pub(crate) fn is_local(&self, i: usize) -> bool {
         self.sliding_window
             .as_ref()
             .is_some_and(|w| w.pattern == 0 || !(i + 1).is_multiple_of(w.pattern))
@@ -395,7 +395,7 @@ impl Llm {
 
     /// Use at most `n` positions (the file's context is often 32768: that much KV cache per
     /// sequence is memory the user did not ask for).
-    pub fn limit_context(&mut self, n: usize) {
+    pub(crate) fn limit_context(&mut self, n: usize) {
         self.cfg.context = self.cfg.context.min(n.max(1));
     }
 

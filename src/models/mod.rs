@@ -126,7 +126,7 @@ impl Family {
 
 /// A model's settings from `config.json`, by the implementation that reads them.
 #[derive(Debug, Clone)]
-pub enum FamilyConfig {
+pub(crate) enum FamilyConfig {
     /// BART, mBART, M2M100/NLLB or Marian: the config's `flavour` says which.
     Bart(bart::Config),
     T5(t5::Config),
@@ -155,7 +155,7 @@ pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value, ModelError> {
 }
 
 /// Parse a dtype name from the configuration.
-pub fn parse_dtype(s: &str) -> Result<DType, ModelError> {
+pub(crate) fn parse_dtype(s: &str) -> Result<DType, ModelError> {
     match s {
         "f32" | "float32" => Ok(DType::F32),
         "f16" | "float16" => Ok(DType::F16),
@@ -167,7 +167,7 @@ pub fn parse_dtype(s: &str) -> Result<DType, ModelError> {
 /// Read `config.json` of a model directory: its family's settings, and the whole JSON for
 /// the callers that look up other keys. Called several times per load, so it parses the file
 /// once and reads the settings from the parsed value in place.
-pub fn read_config(dir: &Path) -> Result<(FamilyConfig, serde_json::Value), ModelError> {
+pub(crate) fn read_config(dir: &Path) -> Result<(FamilyConfig, serde_json::Value), ModelError> {
     let path = dir.join("config.json");
     let raw = read_json(&path)?;
     let model_type = raw["model_type"].as_str().unwrap_or("");
@@ -189,7 +189,7 @@ pub fn load_seq2seq(dir: &Path, dtype: DType, device: &Device) -> Result<Box<dyn
 }
 
 /// [`load_seq2seq`] with `config.json` already read (by a caller that needs it too).
-pub fn load_seq2seq_with(
+pub(crate) fn load_seq2seq_with(
     cfg: &FamilyConfig,
     dir: &Path,
     dtype: DType,

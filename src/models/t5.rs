@@ -63,7 +63,7 @@ pub struct Config {
 
 /// The relative-position bucket of `relative` (key position − query position), as
 /// transformers computes it (the logarithmic part in f32, truncated).
-pub fn bucket(relative: i64, bidirectional: bool, num_buckets: usize, max_distance: usize) -> usize {
+pub(crate) fn bucket(relative: i64, bidirectional: bool, num_buckets: usize, max_distance: usize) -> usize {
     let mut buckets = 0usize;
     let mut n = num_buckets;
     let rel = if bidirectional {

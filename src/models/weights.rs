@@ -12,12 +12,12 @@ use super::{ModelError, read_json};
 
 /// The weight files a directory holds, in the order they are preferred.
 #[derive(Debug, Clone, PartialEq)]
-pub enum WeightFiles {
+pub(crate) enum WeightFiles {
     Safetensors(Vec<PathBuf>),
     PyTorch(PathBuf),
 }
 
-pub fn discover(dir: &Path) -> Result<WeightFiles, ModelError> {
+pub(crate) fn discover(dir: &Path) -> Result<WeightFiles, ModelError> {
     let single = dir.join("model.safetensors");
     if single.is_file() {
         return Ok(WeightFiles::Safetensors(vec![single]));
@@ -62,7 +62,7 @@ pub fn discover(dir: &Path) -> Result<WeightFiles, ModelError> {
 impl WeightFiles {
     /// The file errors about the weights name: the only one, or the first shard (`None` only
     /// for an empty list, which [`discover`] never returns).
-    pub fn primary(&self) -> Option<&Path> {
+    pub(crate) fn primary(&self) -> Option<&Path> {
         match self {
             WeightFiles::Safetensors(paths) => paths.first().map(PathBuf::as_path),
             WeightFiles::PyTorch(path) => Some(path),
@@ -70,7 +70,7 @@ impl WeightFiles {
     }
 
     /// A VarBuilder over the files, loading tensors as `dtype`.
-    pub fn var_builder(&self, dtype: DType, device: &Device) -> Result<VarBuilder<'static>, ModelError> {
+    pub(crate) fn var_builder(&self, dtype: DType, device: &Device) -> Result<VarBuilder<'static>, ModelError> {
         match self {
             WeightFiles::Safetensors(paths) => {
                 // SAFETY: the files are memory-mapped read-only; svodka never writes them, and
