@@ -1,8 +1,9 @@
 //! Measuring one model on its tasks, inside the process `svodka bench` starts for that model
 //! (so its threads, load time and peak memory are its own).
 //!
-//! Per task: load the backend (timed), pack the items into batches as the pipeline does
-//! (`batch::plan` on the model's token counts), run the first batch `warmup` times untimed,
+//! Per task: load the backend (timed), pack the items into batches as the backend packs them
+//! in a run (`batches`: the seq2seq backend's token-budgeted batches; one batch for backends
+//! that do not batch), run the first batch `warmup` times untimed,
 //! then every batch `repeats` times. Each item's latency is the wall time of the batch that
 //! carried it (an item is done when its batch is); throughput comes from the median pass.
 //! Quality is scored on the outputs of the first timed pass.
