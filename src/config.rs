@@ -571,6 +571,22 @@ impl PipelineConfig {
         Ok(cfg)
     }
 
+    /// The decoding settings of `task`'s models (its section over `[generate]`).
+    pub(crate) fn generate_for(&self, task: crate::task::Task) -> GenerationConfig {
+        match task {
+            crate::task::Task::Summarize => self.summarize_generate(),
+            crate::task::Task::Translate => self.translate_generate(),
+        }
+    }
+
+    /// The weights' dtype of `task`'s seq2seq models (`summarize.dtype`, `translate.dtype`).
+    pub(crate) fn dtype_for(&self, task: crate::task::Task) -> &str {
+        match task {
+            crate::task::Task::Summarize => &self.summarize.dtype,
+            crate::task::Task::Translate => &self.translate.dtype,
+        }
+    }
+
     /// The decoding settings of summaries: `[generate]`, `[summarize.generate]` on top. A
     /// model's own files and card go below both when it is loaded.
     pub(crate) fn summarize_generate(&self) -> GenerationConfig {

@@ -91,10 +91,7 @@ impl BackendOptions {
         target: Option<&str>,
         prefix: Option<String>,
     ) -> Result<BackendOptions, ModelError> {
-        let (generate, dtype) = match task {
-            Task::Summarize => (cfg.summarize_generate(), &cfg.summarize.dtype),
-            Task::Translate => (cfg.translate_generate(), &cfg.translate.dtype),
-        };
+        let (generate, dtype) = (cfg.generate_for(task), cfg.dtype_for(task));
         Ok(BackendOptions {
             source: source.map(str::to_string),
             target: target.map(str::to_string),

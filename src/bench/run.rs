@@ -243,10 +243,7 @@ fn settings_of(cfg: &PipelineConfig, kind: TaskKind, spec: &str) -> serde_json::
         "batch_tokens": cfg.batch.max_tokens,
         "batch_items": cfg.batch.max_items,
     });
-    let g = match kind {
-        TaskKind::Translate => cfg.translate_generate(),
-        TaskKind::Summarize => cfg.summarize_generate(),
-    };
+    let g = cfg.generate_for(kind);
     if matches!(Spec::parse(spec), Spec::Gguf(_)) {
         let l = &cfg.llm;
         let d = crate::generate::sample::SamplingConfig::from_settings(&g, l.seed, l.repeat_last_n, l.prompt_block);
@@ -257,10 +254,7 @@ fn settings_of(cfg: &PipelineConfig, kind: TaskKind, spec: &str) -> serde_json::
         });
     } else {
         s["generate"] = strip(serde_json::to_value(&g).unwrap_or_default());
-        s["dtype"] = match kind {
-            TaskKind::Translate => cfg.translate.dtype.clone().into(),
-            TaskKind::Summarize => cfg.summarize.dtype.clone().into(),
-        };
+        s["dtype"] = cfg.dtype_for(kind).into();
     }
     s
 }
@@ -359,10 +353,7 @@ fn run_task(
     };
     let load_s = t.elapsed().as_secs_f64();
 
-    let dtype = match task.spec.kind {
-        TaskKind::Translate => &cfg.translate.dtype,
-        TaskKind::Summarize => &cfg.summarize.dtype,
-    };
+    let dtype = cfg.dtype_for(task.spec.kind);
     let located = match Spec::parse(&run.spec) {
         Spec::Lead | Spec::Gguf(_) => None,
         Spec::Seq2Seq(_) => crate::models::hub::locate(&run.spec).ok(),
