@@ -23,13 +23,10 @@ fn sample(name: &str) -> String {
 }
 
 fn benches(c: &mut Criterion) {
-    // As the svodka binary does at start-up: without RAYON_NUM_THREADS candle counts the
-    // physical cores again, reading /proc/cpuinfo, at every matrix product.
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-        // SAFETY: before any model runs; criterion has started no threads of its own yet.
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
-    }
+    // The pools as the svodka binary sizes them at start-up (one thread per core): without
+    // RAYON_NUM_THREADS candle counts the physical cores again, reading /proc/cpuinfo, at every
+    // matrix product. Before any model runs; criterion has started no threads of its own yet.
+    svodka::runtime::init(&svodka::config::RunConfig::default());
     let raw = sample("ru-metro.md");
     let served = svodka::article::lang::default_served();
     let parsed = article::parse(

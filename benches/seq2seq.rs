@@ -48,16 +48,11 @@ fn main() {
         num("warmup", 1),
     );
     let threads = num("threads", 2);
-    // candle sizes its pools from the environment (and, without RAYON_NUM_THREADS, counts
-    // the physical cores again at every matmul).
-    unsafe {
-        std::env::set_var("CANDLE_NUM_THREADS", threads.to_string());
-        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-        .expect("rayon pool");
+    // The pools as the svodka binary sizes them (rayon's and candle's), before any model runs.
+    svodka::runtime::init(&svodka::config::RunConfig {
+        threads,
+        ..Default::default()
+    });
 
     let inputs_path = opts.get("inputs").expect("--inputs FILE");
     let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(inputs_path).unwrap()).unwrap();
