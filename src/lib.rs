@@ -9,6 +9,10 @@
 //! ([`record_error`]) and the [`task`] names sit at the bottom, the run-stopping [`error`]s at
 //! the top.
 
+// These docs are for the people who work on svodka: they link to crate-private items, and
+// `cargo doc --document-private-items` shows them.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod article;
 pub mod backends;
 pub(crate) mod batch;

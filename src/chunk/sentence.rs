@@ -38,7 +38,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 /// Split `text` into sentences. Returns byte ranges that tile the text exactly:
-/// ranges[0].start == 0, ranges[i].end == ranges[i+1].start, last.end == text.len()
+/// `ranges[0].start == 0`, `ranges[i].end == ranges[i+1].start`, `last.end == text.len()`
 /// (empty text -> empty Vec). Whitespace between sentences belongs to the END of the
 /// preceding sentence (leading whitespace of the text belongs to the first sentence).
 /// `lang` is an ISO 639-1 code ("ru", "en", others fall back as sentencex does).
