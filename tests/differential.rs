@@ -13,27 +13,11 @@ use serde_json::Value;
 use svodka::generate::{GenerationConfig, Resolved, Seq2Seq, generate};
 use svodka::models::load_seq2seq;
 
+mod common;
+use common::{id_rows as ids, read_json as json};
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn ids(v: &Value) -> Vec<Vec<u32>> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_u64().unwrap() as u32)
-                .collect()
-        })
-        .collect()
 }
 
 /// What `generate(**kwargs)` resolves to: the model's `generation_config.json`, the token ids

@@ -455,3 +455,49 @@ fn real_qwen_summarises_an_english_article_in_english_and_russian() {
         assert!((1..=3).contains(&sentences), "{sentences} sentences: {s:?}");
     }
 }
+
+/// `[generate]` is every model's, so keys only seq2seq models read (`num_beams` meant for
+/// opus-mt) reach a GGUF model too: it says once per task that it ignores them, and decodes
+/// as it would without them.
+#[test]
+fn a_gguf_model_says_which_decoding_settings_it_ignores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let articles = root().join("tests/fixtures/articles");
+    let model = format!("llm.model={}", tiny("tiny_qwen2.gguf"));
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "-o",
+            out,
+            "--set",
+            &model,
+            "--set",
+            "generate.max_new_tokens=6",
+            "--set",
+            "llm.context=1024",
+        ];
+        for e in extra {
+            args.extend(["--set", e]);
+        }
+        args.push(articles.to_str().unwrap());
+        let o = svodka(tmp.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        (records(&tmp.path().join(out)), stderr(&o))
+    };
+    let (plain, plain_err) = run("plain.jsonl", &[]);
+    assert!(!plain_err.contains("ignores"), "{plain_err}");
+    let (beams, err) = run(
+        "beams.jsonl",
+        &["generate.num_beams=4", "summarize.generate.no_repeat_ngram_size=3"],
+    );
+    let summarize = "ignores the summarize decoding settings num_beams, no_repeat_ngram_size (seq2seq only)";
+    let translate = "ignores the translate decoding settings num_beams (seq2seq only)";
+    assert_eq!(err.matches(summarize).count(), 1, "{err}");
+    assert_eq!(
+        err.matches(translate).count(),
+        1,
+        "once, though two translators share the model: {err}"
+    );
+    let summaries = |r: &[Value]| r.iter().map(|x| x["summary"].clone()).collect::<Vec<_>>();
+    assert_eq!(summaries(&beams), summaries(&plain));
+}

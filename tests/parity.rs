@@ -14,32 +14,14 @@ use serde_json::Value;
 use svodka::generate::{GenerationConfig, Seq2Seq, generate};
 use svodka::models::load_seq2seq;
 
+mod common;
+use common::{id_rows as ids, read_python_json as json};
+
 /// `family/variant` under tests/fixtures, e.g. `marian/base`.
 fn dir(variant: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(variant)
-}
-
-fn json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    // Python's json writes the -inf biases of the recorded logits processors as a bare
-    // `-Infinity`, which strict JSON lacks; those fields are documentation only.
-    serde_json::from_str(&text.replace("-Infinity", "\"-Infinity\"")).unwrap()
-}
-
-fn ids(v: &Value) -> Vec<Vec<u32>> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r.as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_u64().unwrap() as u32)
-                .collect()
-        })
-        .collect()
 }
 
 fn load(variant: &str) -> Box<dyn Seq2Seq> {

@@ -59,6 +59,8 @@ pub(crate) struct LlmBackend {
     /// Decoding of summaries and of translations: each task's generation settings.
     summarize: SamplingConfig,
     translate: SamplingConfig,
+    /// Decoding settings of each task that a GGUF model does not read, said once per task.
+    ignored: [(Task, Vec<&'static str>, std::sync::Once); 2],
     stop: Vec<u32>,
     cfg: LlmConfig,
     /// Languages it reads and writes: `llm.languages`, else `language.served`.
@@ -87,6 +89,8 @@ impl LlmBackend {
             sampling(config.summarize_generate()),
             sampling(config.translate_generate()),
         );
+        let ignored = [Task::Summarize, Task::Translate]
+            .map(|t| (t, config.generate_for(t).seq2seq_only_keys(), std::sync::Once::new()));
         // One loaded model serves both tasks: the input budget leaves room for the longer answer.
         let answer = summarize.max_new_tokens.max(translate.max_new_tokens);
         let mut backend = LlmBackend {
@@ -97,6 +101,7 @@ impl LlmBackend {
             template,
             summarize,
             translate,
+            ignored,
             cfg: cfg.clone(),
             languages: config.llm_languages().to_vec(),
             max_input_tokens: 0,
@@ -124,6 +129,22 @@ impl LlmBackend {
             });
         }
         Ok(backend)
+    }
+
+    /// Say once per task when its decoding settings include keys only seq2seq models read
+    /// (`[generate]` is shared by every model, so `num_beams` meant for opus-mt reaches a GGUF
+    /// summariser too): they are ignored here, and the user should know.
+    fn warn_ignored(&self, task: Task) {
+        if let Some((_, keys, once)) = self.ignored.iter().find(|(t, k, _)| *t == task && !k.is_empty()) {
+            once.call_once(|| {
+                tracing::warn!(
+                    "{}: a GGUF model ignores the {task} decoding settings {} (seq2seq only); it reads \
+                     max_new_tokens, repetition_penalty, do_sample, temperature, top_p and top_k",
+                    self.name,
+                    keys.join(", ")
+                )
+            });
+        }
     }
 
     /// The rendered chat prompt for `task` over `text`.
@@ -307,6 +328,7 @@ pub(crate) struct LlmSummarizer {
 
 impl LlmSummarizer {
     pub fn new(backend: Arc<LlmBackend>) -> LlmSummarizer {
+        backend.warn_ignored(Task::Summarize);
         LlmSummarizer { backend }
     }
 }
@@ -362,6 +384,7 @@ pub(crate) struct LlmTranslator {
 
 impl LlmTranslator {
     pub fn new(backend: Arc<LlmBackend>, source: &str, target: &str) -> LlmTranslator {
+        backend.warn_ignored(Task::Translate);
         LlmTranslator {
             backend,
             source: source.to_string(),

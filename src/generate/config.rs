@@ -158,6 +158,27 @@ macro_rules! merge_fields {
 }
 
 impl GenerationConfig {
+    /// The keys set here that only encoder-decoder decoding reads (beam search, length
+    /// limits in `max_length` terms, n-gram bans, special token ids): a GGUF model's sampler
+    /// takes `max_new_tokens`, `repetition_penalty`, `do_sample`, `temperature`, `top_p` and
+    /// `top_k` only.
+    pub fn seq2seq_only_keys(&self) -> Vec<&'static str> {
+        let set = [
+            ("max_length", self.max_length.is_some()),
+            ("min_length", self.min_length.is_some()),
+            ("min_new_tokens", self.min_new_tokens.is_some()),
+            ("num_beams", self.num_beams.is_some_and(|n| n > 1)),
+            ("length_penalty", self.length_penalty.is_some()),
+            ("early_stopping", self.early_stopping.is_some()),
+            ("no_repeat_ngram_size", self.no_repeat_ngram_size.is_some_and(|n| n > 0)),
+            ("bad_words_ids", self.bad_words_ids.is_some()),
+            ("forced_bos_token_id", self.forced_bos_token_id.is_some()),
+            ("forced_eos_token_id", self.forced_eos_token_id.is_some()),
+            ("decoder_start_token_id", self.decoder_start_token_id.is_some()),
+        ];
+        set.into_iter().filter(|(_, on)| *on).map(|(k, _)| k).collect()
+    }
+
     /// Layer `other` on top: every field it sets wins.
     pub fn merge(&mut self, other: &GenerationConfig) {
         if other.max_length.is_some() {

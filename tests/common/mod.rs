@@ -11,6 +11,19 @@ pub fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spm")
 }
 
+/// A JSON file written by Python's `json`, which writes the -inf of recorded logits processors
+/// as a bare `-Infinity` that strict JSON lacks (those fields are documentation only).
+pub fn read_python_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text.replace("-Infinity", "\"-Infinity\""))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Rows of token ids: `[[1, 2], [3]]`.
+pub fn id_rows(v: &serde_json::Value) -> Vec<Vec<u32>> {
+    v.as_array().unwrap().iter().map(ids).collect()
+}
+
 pub fn read_json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
