@@ -134,26 +134,40 @@ fn attention(cfg: &Config, vb: VarBuilder) -> Result<Attention> {
     Ok(Attention::from_projections(projections, cfg.num_heads, cfg.d_kv).softmax_in_f32())
 }
 
-/// `DenseReluDense`: `wi`/`wo` with `relu` or exact `gelu` (v1.0), or the gated `wi_0`, `wi_1`,
-/// `wo` (v1.1, mT5; "gated-gelu" is gelu_new, the tanh approximation, as transformers maps it).
+/// `DenseReluDense`: `wi`/`wo` (v1.0: `relu`, or any activation by its Hugging Face name), or
+/// the gated `wi_0`, `wi_1`, `wo` (`gated-ACT`: v1.1, mT5, Flan-T5). As transformers reads
+/// `feed_forward_proj`: the activation is the part after `gated-`, except that "gated-gelu"
+/// means gelu_new (the tanh approximation); anything else is an error, not a silent relu.
 fn feed_forward(cfg: &Config, vb: VarBuilder) -> Result<FeedForward> {
     let (d, f) = (cfg.d_model, cfg.d_ff);
-    let proj = cfg.feed_forward_proj.as_str();
-    let gelu = proj.contains("gelu");
-    if proj.starts_with("gated-") {
+    let (gated, act) = parse_feed_forward_proj(&cfg.feed_forward_proj)?;
+    if gated {
         Ok(FeedForward::gated(
             linear_no_bias(d, f, vb.pp("wi_0"))?,
             linear_no_bias(d, f, vb.pp("wi_1"))?,
             linear_no_bias(f, d, vb.pp("wo"))?,
-            if gelu { Activation::GeluNew } else { Activation::Relu },
+            act,
         ))
     } else {
         Ok(FeedForward::new(
             linear_no_bias(d, f, vb.pp("wi"))?,
             linear_no_bias(f, d, vb.pp("wo"))?,
-            if gelu { Activation::Gelu } else { Activation::Relu },
+            act,
         ))
     }
+}
+
+/// `feed_forward_proj` → (gated, activation).
+fn parse_feed_forward_proj(proj: &str) -> Result<(bool, Activation)> {
+    let (gated, name) = match proj.split_once('-') {
+        Some(("gated", act)) => (true, act),
+        None => (false, proj),
+        Some(_) => candle_core::bail!("feed_forward_proj `{proj}` is neither ACT nor gated-ACT"),
+    };
+    let name = if proj == "gated-gelu" { "gelu_new" } else { name };
+    let act = serde_json::from_value(serde_json::Value::String(name.to_string()))
+        .map_err(|_| candle_core::Error::Msg(format!("feed_forward_proj `{proj}`: unknown activation `{name}`")))?;
+    Ok((gated, act))
 }
 
 fn rms(cfg: &Config, vb: VarBuilder) -> Result<RmsNorm> {
@@ -317,6 +331,18 @@ impl Seq2Seq for T5 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feed_forward_proj_as_transformers_reads_it() {
+        let p = |s: &str| parse_feed_forward_proj(s).map_err(|e| e.to_string());
+        assert_eq!(p("relu"), Ok((false, Activation::Relu)));
+        assert_eq!(p("gelu"), Ok((false, Activation::Gelu)));
+        assert_eq!(p("gated-gelu"), Ok((true, Activation::GeluNew)));
+        assert_eq!(p("gated-silu"), Ok((true, Activation::Silu)));
+        assert_eq!(p("gated-relu"), Ok((true, Activation::Relu)));
+        assert!(p("gated-tanh").unwrap_err().contains("unknown activation `tanh`"));
+        assert!(p("double-gelu").is_err());
+    }
 
     #[test]
     fn buckets_match_transformers() {
