@@ -21,7 +21,7 @@ use crate::chunk::{TokenCounter, chunk_text};
 use crate::config::PipelineConfig;
 use crate::generate::{GenerationConfig, Resolved, Seq2Seq, generate};
 use crate::models::hub::Located;
-use crate::models::{FamilyConfig, ModelError, load_seq2seq_with, read_config};
+use crate::models::{FamilyConfig, ModelError, load_seq2seq_with, read_config, read_json};
 use crate::record_error::{ArticleError, ErrorKind, Stage};
 use crate::task::Task;
 use crate::tokenizer::MarianTokenizer;
@@ -153,20 +153,6 @@ pub(crate) struct Seq2SeqBackend {
     batch_items: usize,
 }
 
-fn read_json(path: &Path) -> Result<Option<serde_json::Value>, ModelError> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => serde_json::from_str(&t).map(Some).map_err(|source| ModelError::Json {
-            path: path.to_path_buf(),
-            source,
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ModelError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
-}
-
 /// The generation settings of a model directory: `generation_config.json`, the token ids of
 /// `config.json`, then the card's defaults, then `overrides`.
 pub fn generation_settings(
@@ -189,7 +175,7 @@ fn settings_of(
 ) -> Result<Resolved, ModelError> {
     let gen_path = dir.join("generation_config.json");
     // Old checkpoints keep their generation defaults in config.json.
-    let (source, path) = match read_json(&gen_path)? {
+    let (source, path) = match gen_path.exists().then(|| read_json(&gen_path)).transpose()? {
         Some(v) => (v, gen_path),
         None => (raw.clone(), dir.join("config.json")),
     };
