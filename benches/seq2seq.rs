@@ -4,24 +4,27 @@
 //!
 //! ```text
 //! cargo bench --bench seq2seq -- --model HF_DIR --inputs INPUTS_JSON --batch B --beams K \
-//!     --steps S --runs R --threads T [--warmup 1]
+//!     --steps S --runs R --threads T [--warmup 1] [--dtype f32|int8]
 //! ```
 //! INPUTS_JSON: `{"ids": [[...], ...]}` from `benches/peers/seq2seq_peers.py build`; the first B
 //! rows form the batch. Each run generates exactly S tokens per sequence: `min_new_tokens` =
 //! `max_new_tokens` = S, so EOS cannot end it early (as `min_new_tokens` in transformers and
 //! `min_decoding_length` in CTranslate2). Loading is not timed; `warmup` runs are dropped.
-//! Threads: rayon's global pool and candle's (`T`). Prints one JSON line, as the Python peers do.
+//! Threads: rayon's global pool and candle's (`T`). Prints one JSON line, as the Python peers do,
+//! with the load time, the resident memory once loaded and while generating (`rss_mb`, VmRSS
+//! after the last run: the weights and the working buffers, not the transient load) and the
+//! peak (`peak_rss_mb`, VmHWM: includes the mapped checkpoint while loading).
 //! Without arguments (as a plain `cargo bench` runs every bench) it says what it needs and exits.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use candle_core::{DType, Device};
+use candle_core::Device;
 use svodka::backends::generation_settings;
 use svodka::generate::GenerationConfig;
 use svodka::generate::search::generate;
-use svodka::models::load_seq2seq;
+use svodka::models::{load_seq2seq, parse_precision};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
@@ -71,7 +74,12 @@ fn main() {
         .collect();
     assert_eq!(rows.len(), batch, "inputs hold fewer than {batch} rows");
 
-    let model_box = load_seq2seq(&model, DType::F32, &Device::Cpu).expect("load the model");
+    let dtype = opts.get("dtype").map_or("f32", String::as_str);
+    let precision = parse_precision(dtype).unwrap_or_else(|e| panic!("--dtype: {e}"));
+    let t = Instant::now();
+    let model_box = load_seq2seq(&model, precision, &Device::Cpu).expect("load the model");
+    let load_s = t.elapsed().as_secs_f64();
+    let loaded_rss = status_mb("VmRSS:");
     let overrides = GenerationConfig {
         num_beams: Some(beams),
         max_new_tokens: Some(steps),
@@ -106,9 +114,21 @@ fn main() {
     println!(
         "{}",
         serde_json::json!({
-            "engine": "svodka", "shape": shape, "batch": batch, "beams": beams, "steps": steps,
+            "engine": if dtype == "f32" { "svodka".to_string() } else { format!("svodka-{dtype}") },
+            "shape": shape, "batch": batch, "beams": beams, "steps": steps,
             "threads": threads, "secs": secs, "median_s": median,
-            "gen_tps": (batch * steps) as f64 / median,
+            "gen_tps": (batch * steps) as f64 / median, "load_s": load_s,
+            "loaded_rss_mb": loaded_rss, "rss_mb": status_mb("VmRSS:"), "peak_rss_mb": status_mb("VmHWM:"),
         })
     );
+}
+
+/// A `/proc/self/status` memory line (`VmRSS:`, `VmHWM:`) in MiB; 0 where there is none.
+fn status_mb(key: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
 }

@@ -254,7 +254,8 @@ pub struct SummarizeConfig {
     /// Text put before every input of a model summariser; empty = the card's, else the
     /// model's own (`summarize: ` from T5's task_specific_params). Default: "".
     pub prefix: String,
-    /// Weights' dtype of a model summariser: "f32", "f16" or "bf16". Default: "f32".
+    /// Weights' dtype of a model summariser: "f32", "f16", "bf16" or "int8" (weights quantised at
+    /// load, activations in f32). Default: "f32".
     pub dtype: String,
     /// How a summary in a language other than the article's is made, when both ways are
     /// possible: "summarize-translate" (summarise the article, translate the summary: one
@@ -392,7 +393,8 @@ pub struct TranslateConfig {
     pub models: TranslateModels,
     /// Also translate whole articles (record field `translation`). Default: false.
     pub full: bool,
-    /// Weights' dtype: "f32", "f16" or "bf16". Default: "f32".
+    /// Weights' dtype: "f32", "f16", "bf16" or "int8" (weights quantised at load, activations in
+    /// f32). Default: "f32".
     pub dtype: String,
     /// Text put before each input, per pair (e.g. `en-ru = ">>rus<< "` for multi-target
     /// models); overrides the card's prefix. Default: none.
@@ -658,7 +660,7 @@ impl PipelineConfig {
                 });
             }
         }
-        crate::models::parse_dtype(&self.summarize.dtype).map_err(|e| ConfigError::Invalid {
+        crate::models::parse_precision(&self.summarize.dtype).map_err(|e| ConfigError::Invalid {
             key: "summarize.dtype".into(),
             message: e.to_string(),
         })?;
@@ -714,7 +716,7 @@ impl PipelineConfig {
                 message: "must be a file path or \"-\" for standard output".into(),
             });
         }
-        crate::models::parse_dtype(&self.translate.dtype).map_err(|e| ConfigError::Invalid {
+        crate::models::parse_precision(&self.translate.dtype).map_err(|e| ConfigError::Invalid {
             key: "translate.dtype".into(),
             message: e.to_string(),
         })?;

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use candle_core::{DType, Device};
+use candle_core::Device;
 use rayon::prelude::*;
 
 use super::{Summarizer, SummaryInput, Translator};
@@ -21,7 +21,7 @@ use crate::chunk::{TokenCounter, chunk_text};
 use crate::config::PipelineConfig;
 use crate::generate::{GenerationConfig, Resolved, Seq2Seq, generate};
 use crate::models::hub::Located;
-use crate::models::{FamilyConfig, ModelError, load_seq2seq_with, read_config, read_json};
+use crate::models::{FamilyConfig, ModelError, Precision, load_seq2seq_with, read_config, read_json};
 use crate::record_error::{ArticleError, ErrorKind, Stage};
 use crate::task::Task;
 use crate::tokenizer::MarianTokenizer;
@@ -77,7 +77,7 @@ pub(crate) struct BackendOptions {
     pub task: Task,
     /// Generation settings over the card's and the model's.
     pub generate: GenerationConfig,
-    pub dtype: DType,
+    pub dtype: Precision,
     pub batch_tokens: usize,
     pub batch_items: usize,
 }
@@ -98,14 +98,14 @@ impl BackendOptions {
             prefix,
             task,
             generate,
-            dtype: crate::models::parse_dtype(dtype)?,
+            dtype: crate::models::parse_precision(dtype)?,
             batch_tokens: cfg.batch.max_tokens,
             batch_items: cfg.batch.max_items,
         })
     }
 }
 
-type LoadedModels = HashMap<(PathBuf, DType), Arc<dyn Seq2Seq>>;
+type LoadedModels = HashMap<(PathBuf, Precision), Arc<dyn Seq2Seq>>;
 
 /// Loaded weights by directory and dtype, so that backends on one checkpoint (NLLB serving
 /// ru → en and en → ru) share one copy.
@@ -122,7 +122,7 @@ impl std::fmt::Debug for ModelCache {
 }
 
 impl ModelCache {
-    fn get_or_load(&self, cfg: &FamilyConfig, dir: &Path, dtype: DType) -> Result<Arc<dyn Seq2Seq>, ModelError> {
+    fn get_or_load(&self, cfg: &FamilyConfig, dir: &Path, dtype: Precision) -> Result<Arc<dyn Seq2Seq>, ModelError> {
         let key = (dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()), dtype);
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = loaded.get(&key) {

@@ -80,6 +80,8 @@ pub struct DecoderCache {
     pub layers: Vec<LayerCache>,
     /// Additive `[N, 1, 1, S]` mask over the encoder positions.
     pub encoder_mask: Tensor,
+    /// The encoder row each row's cross-attention K/V and mask were taken from.
+    sources: Vec<u32>,
 }
 
 impl DecoderCache {
@@ -94,7 +96,12 @@ impl DecoderCache {
                 cross_v,
             })
             .collect();
-        DecoderCache { layers, encoder_mask }
+        let sources = (0..encoder_mask.dim(0).unwrap_or(0) as u32).collect();
+        DecoderCache {
+            layers,
+            encoder_mask,
+            sources,
+        }
     }
 
     /// Rows currently in the batch.
@@ -110,12 +117,23 @@ impl DecoderCache {
     /// Keep (and reorder, repeat) rows: row i of the new batch is old row `rows[i]`.
     pub(crate) fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
         let idx = Tensor::new(rows, self.encoder_mask.device())?;
+        // Rows that come from the same encoder row hold the same cross-attention K/V and
+        // mask, so a reordering that leaves every row on its encoder row (beam search
+        // permuting the beams of one source, step after step) moves only the self-attention
+        // K/V. For opus-mt at beam 4 × batch 8 the cross K/V copy was 7% of the time.
+        let sources: Vec<u32> = rows.iter().map(|&r| self.sources[r as usize]).collect();
+        let cross_moves = sources != self.sources;
         for l in &mut self.layers {
             l.self_kv.select_rows(&idx)?;
-            l.cross_k = l.cross_k.index_select(&idx, 0)?;
-            l.cross_v = l.cross_v.index_select(&idx, 0)?;
+            if cross_moves {
+                l.cross_k = l.cross_k.index_select(&idx, 0)?;
+                l.cross_v = l.cross_v.index_select(&idx, 0)?;
+            }
         }
-        self.encoder_mask = self.encoder_mask.index_select(&idx, 0)?;
+        if cross_moves {
+            self.encoder_mask = self.encoder_mask.index_select(&idx, 0)?;
+        }
+        self.sources = sources;
         Ok(())
     }
 }

@@ -34,8 +34,8 @@ use crate::generate::cache::LayerCache;
 use crate::generate::{DecoderCache, Seq2Seq};
 
 use super::layers::{
-    Activation, Attention, FeedForward, Linear, causal_mask, first_present, last_position, layer_norm, linear,
-    new_decoder_cache, padding_mask,
+    Activation, Attention, FeedForward, Linear, TokenTable, WeightFormat, causal_mask, first_present, last_position,
+    layer_norm, linear, new_decoder_cache, padding_mask,
 };
 
 /// BART's learned position tables have two extra rows at the front.
@@ -53,6 +53,10 @@ fn default_pad() -> u32 {
 /// in transformers' configs.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
+    /// Not read from `config.json`: how the linear layers keep their weights, set by the
+    /// loader from the configured dtype (as candle's models take `use_flash_attn`).
+    #[serde(skip)]
+    pub weights: WeightFormat,
     pub vocab_size: usize,
     /// Marian: the decoder's vocabulary, when it differs from `vocab_size`.
     #[serde(default)]
@@ -143,19 +147,19 @@ impl Layer {
         let norm = |name: &str| layer_norm(d, 1e-5, vb.pp(name));
         let encoder_attn = if decoder {
             Some((
-                Attention::new(d, heads, vb.pp("encoder_attn"))?,
+                Attention::new(d, heads, cfg.weights, vb.pp("encoder_attn"))?,
                 norm("encoder_attn_layer_norm")?,
             ))
         } else {
             None
         };
         Ok(Layer {
-            self_attn: Attention::new(d, heads, vb.pp("self_attn"))?,
+            self_attn: Attention::new(d, heads, cfg.weights, vb.pp("self_attn"))?,
             self_attn_layer_norm: norm("self_attn_layer_norm")?,
             encoder_attn,
             ffn: FeedForward::new(
-                linear(d, ffn_dim, vb.pp("fc1"))?,
-                linear(ffn_dim, d, vb.pp("fc2"))?,
+                linear(d, ffn_dim, cfg.weights, vb.pp("fc1"))?,
+                linear(ffn_dim, d, cfg.weights, vb.pp("fc2"))?,
                 cfg.activation_function,
             ),
             final_layer_norm: norm("final_layer_norm")?,
@@ -210,7 +214,7 @@ enum Positions {
 /// One stack's embedding side.
 #[derive(Debug, Clone)]
 struct Embeddings {
-    tokens: Embedding,
+    tokens: TokenTable,
     positions: Positions,
     layernorm_embedding: Option<LayerNorm>,
 }
@@ -257,7 +261,7 @@ fn m2m100_sinusoidal(n: usize, dim: usize, padding_idx: usize, dtype: DType, dev
 /// The encoder's and the decoder's token tables: one shared table (tied weights are stored
 /// once, under one of several names depending on the transformers version that saved them),
 /// or, for a Marian that does not share, the encoder's and the decoder's own.
-fn token_tables(cfg: &Config, vb: &VarBuilder) -> Result<(Embedding, Embedding)> {
+fn token_tables(cfg: &Config, vb: &VarBuilder) -> Result<(TokenTable, TokenTable)> {
     let d = cfg.d_model;
     let names: &[&str] = if cfg.share_encoder_decoder_embeddings {
         &[
@@ -269,7 +273,7 @@ fn token_tables(cfg: &Config, vb: &VarBuilder) -> Result<(Embedding, Embedding)>
         &["model.encoder.embed_tokens.weight", "model.shared.weight"]
     };
     let name = first_present(vb, names).unwrap_or("model.shared.weight");
-    let enc = Embedding::new(vb.get((cfg.vocab_size, d), name)?, d);
+    let enc = TokenTable::new(vb.get((cfg.vocab_size, d), name)?, cfg.weights)?;
     if cfg.share_encoder_decoder_embeddings {
         return Ok((enc.clone(), enc));
     }
@@ -283,7 +287,7 @@ fn token_tables(cfg: &Config, vb: &VarBuilder) -> Result<(Embedding, Embedding)>
             table.dims()
         );
     }
-    Ok((enc, Embedding::new(table, d)))
+    Ok((enc, TokenTable::new(table, cfg.weights)?))
 }
 
 /// `BartForConditionalGeneration`, `MBartForConditionalGeneration`,
@@ -325,7 +329,7 @@ impl Bart {
             }),
             Flavour::Bart | Flavour::MBart => None,
         };
-        let stack = |p: &str, tokens: Embedding| -> Result<Embeddings> {
+        let stack = |p: &str, tokens: TokenTable| -> Result<Embeddings> {
             let vb = vb.pp(p);
             let positions = match &fixed {
                 Some(fixed) => fixed.clone(),
@@ -343,9 +347,9 @@ impl Bart {
             })
         };
         let lm_head = if cfg.tie_word_embeddings || !vb.contains_tensor("lm_head.weight") {
-            Linear::new(dec_tokens.embeddings().clone(), None)
+            dec_tokens.tied_head()
         } else {
-            Linear::new(vb.get((tgt_v, d), "lm_head.weight")?, None)
+            Linear::new(vb.get((tgt_v, d), "lm_head.weight")?, None).into_format(cfg.weights)?
         };
         let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
             vb.get((1, tgt_v), "final_logits_bias")?

@@ -8,12 +8,16 @@
 //! cross-attention, and K/V that are computed once (cross) or appended in place (self) by the
 //! caller's [`crate::generate::DecoderCache`].
 
-use candle_core::{DType, Device, Module, Result, Tensor};
+use std::sync::Arc;
+
+use candle_core::{DType, Device, Module, Result, Storage, Tensor};
 use candle_nn::VarBuilder;
 use serde::Deserialize;
 
 use crate::generate::DecoderCache;
 use crate::generate::cache::KvBuffer;
+
+use super::matmul::{self, PackedF32, QuantMatrix};
 
 /// Activation functions by their Hugging Face names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -92,13 +96,13 @@ pub(crate) struct Attention {
 impl Attention {
     /// The BART family's layout: biased `q_proj`, `k_proj`, `v_proj`, `out_proj`, all
     /// `d_model` wide, queries scaled by 1/√head_dim.
-    pub fn new(d_model: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
+    pub fn new(d_model: usize, heads: usize, format: WeightFormat, vb: VarBuilder) -> Result<Self> {
         let head_dim = d_model / heads;
         let projections = [
-            linear(d_model, d_model, vb.pp("q_proj"))?,
-            linear(d_model, d_model, vb.pp("k_proj"))?,
-            linear(d_model, d_model, vb.pp("v_proj"))?,
-            linear(d_model, d_model, vb.pp("out_proj"))?,
+            linear(d_model, d_model, format, vb.pp("q_proj"))?,
+            linear(d_model, d_model, format, vb.pp("k_proj"))?,
+            linear(d_model, d_model, format, vb.pp("v_proj"))?,
+            linear(d_model, d_model, format, vb.pp("out_proj"))?,
         ];
         let mut attention = Attention::from_projections(projections, heads, head_dim);
         attention.scaling = Some((head_dim as f64).powf(-0.5));
@@ -247,33 +251,138 @@ pub(crate) fn layer_norm(d: usize, eps: f64, vb: VarBuilder) -> Result<candle_nn
     )
 }
 
+/// How a family keeps its linear layers' weights: as loaded (in the VarBuilder's dtype), or
+/// quantised to int8 at load. Set by the loader (`dtype = "int8"`), not by `config.json`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum WeightFormat {
+    #[default]
+    AsLoaded,
+    Int8,
+}
+
 /// A linear layer, `y = x Wᵀ + b`, with `W` as checkpoints store it (`[out, in]`).
 ///
-/// Like candle-nn's, except for one row. Decoding one sequence greedily, every layer is a
-/// matrix-vector product, and gemm runs that case on one thread; between steps the output
-/// projection onto the vocabulary (128 MB for opus-mt in f32) pushes the other weights out of
-/// the caches, so each step streams every weight from memory at what one core can pull. With
-/// one row, the output features are therefore split into blocks computed on rayon's threads:
-/// each block is the same product on a contiguous slice of `W` (equal to rounding: gemm may
-/// group a block's sums differently), and the weights stream on every core
-/// (`benches/peers/seq2seq.sh`: greedy batch 1 from 36 to 55-58 tok/s on 2 threads for the
-/// opus-mt shape). From two rows on, gemm's own kernels use the threads.
+/// In float32 on a CPU with AVX2 or AVX-512 the product is [`super::matmul`]'s, which reads
+/// `W` in place (gemm, under candle's matmul, repacked it at every decoding step); int8
+/// weights always go through it. Other dtypes and devices use candle's matmul, with one
+/// row split across rayon's threads: gemm runs a matrix-vector product on one thread, and
+/// decoding one sequence greedily is nothing but those (`benches/peers/seq2seq.sh`: greedy
+/// batch 1 from 36 to 55-58 tok/s on 2 threads for the opus-mt shape).
 #[derive(Debug, Clone)]
 pub(crate) struct Linear {
-    weight: Tensor,
+    weight: Weight,
     bias: Option<Tensor>,
+}
+
+#[derive(Debug, Clone)]
+enum Weight {
+    Dense(Tensor),
+    /// Float32 packed for the AVX-512 kernel (made where it runs).
+    Packed(Arc<PackedF32>),
+    Int8(Arc<QuantMatrix>),
+}
+
+/// Whether float32 weights are packed at load: where the AVX-512 kernel reads them.
+fn packs(w: &Tensor) -> bool {
+    w.dtype() == DType::F32
+        && w.device().is_cpu()
+        && matches!(matmul::isa(), matmul::Isa::Avx512 | matmul::Isa::Avx512Vnni)
+}
+
+/// `w` (`[rows, cols]`, float32 on the CPU) packed for the AVX-512 kernel.
+fn pack(w: &Tensor) -> Result<PackedF32> {
+    let (rows, cols) = w.dims2()?;
+    with_f32(&w.contiguous()?, |v| PackedF32::pack(v, rows, cols))
 }
 
 /// Below this many weights a split costs more in scheduling than it saves.
 const SPLIT_MIN: usize = 1 << 18;
 
+/// Run `f` on the values of a contiguous float32 CPU tensor, in place.
+fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
+    let (storage, layout) = t.storage_and_layout();
+    match (&*storage, layout.contiguous_offsets()) {
+        (Storage::Cpu(cpu), Some((a, b))) => Ok(f(&cpu.as_slice::<f32>()?[a..b])),
+        _ => candle_core::bail!("expected a contiguous f32 tensor on the CPU"),
+    }
+}
+
 impl Linear {
     pub fn new(weight: Tensor, bias: Option<Tensor>) -> Linear {
-        Linear { weight, bias }
+        Linear {
+            weight: Weight::Dense(weight),
+            bias,
+        }
     }
 
-    fn split_one_row(&self, xs: &Tensor) -> Result<Option<Tensor>> {
-        let (out, inp) = self.weight.dims2()?;
+    /// A layer over weights already quantised (a tied output projection sharing its token
+    /// table's).
+    pub(crate) fn from_int8(weight: Arc<QuantMatrix>, bias: Option<Tensor>) -> Linear {
+        Linear {
+            weight: Weight::Int8(weight),
+            bias,
+        }
+    }
+
+    /// This layer in `format`: its weight quantised to int8 (the bias stays float32), or as
+    /// loaded (packed, where the AVX-512 kernel will read it).
+    pub(crate) fn into_format(self, format: WeightFormat) -> Result<Linear> {
+        let weight = match (format, &self.weight) {
+            (WeightFormat::Int8, Weight::Dense(w)) => Weight::Int8(Arc::new(quantize(w)?)),
+            (WeightFormat::AsLoaded, Weight::Dense(w)) if packs(w) => Weight::Packed(Arc::new(pack(w)?)),
+            _ => return Ok(self),
+        };
+        Ok(Linear { weight, bias: self.bias })
+    }
+
+    /// `(rows, width)` of `xs` seen as a matrix, and the output's shape.
+    fn as_rows(&self, xs: &Tensor, out: usize) -> Result<(usize, usize, Vec<usize>)> {
+        let k = xs.dim(candle_core::D::Minus1)?;
+        let mut shape = xs.dims().to_vec();
+        *shape.last_mut().expect("xs has a last dimension") = out;
+        Ok((xs.elem_count() / k.max(1), k, shape))
+    }
+
+    /// The product by [`super::matmul`]'s kernels, where they apply.
+    fn forward_kernels(&self, xs: &Tensor) -> Result<Option<Tensor>> {
+        if !xs.device().is_cpu() || xs.dtype() != DType::F32 {
+            return match self.weight {
+                Weight::Int8(_) | Weight::Packed(_) => {
+                    candle_core::bail!("int8 and packed weights take float32 inputs on the CPU")
+                }
+                Weight::Dense(_) => Ok(None),
+            };
+        }
+        let xs = xs.contiguous()?;
+        let product = |x: &[f32], bias: Option<&[f32]>| -> Result<Option<(Vec<f32>, Vec<usize>)>> {
+            match &self.weight {
+                Weight::Int8(q) => {
+                    let (m, k, shape) = self.as_rows(&xs, q.rows())?;
+                    Ok(Some((matmul::xwt_i8(x, m, k, q, bias), shape)))
+                }
+                Weight::Packed(p) => {
+                    let (m, k, shape) = self.as_rows(&xs, p.rows())?;
+                    Ok(Some((matmul::xwt_packed_f32(x, m, k, p, bias), shape)))
+                }
+                Weight::Dense(w) if w.dtype() == DType::F32 && w.device().is_cpu() => {
+                    let (n, _) = w.dims2()?;
+                    let (m, k, shape) = self.as_rows(&xs, n)?;
+                    let y = with_f32(w, |w| matmul::xwt_f32(x, m, k, w, n, bias))?;
+                    Ok(y.map(|y| (y, shape)))
+                }
+                Weight::Dense(_) => Ok(None),
+            }
+        };
+        let ys = with_f32(&xs, |x| match &self.bias {
+            Some(b) if b.dtype() == DType::F32 => with_f32(b, |b| product(x, Some(b)))?,
+            Some(_) => Ok(None),
+            None => product(x, None),
+        })??;
+        ys.map(|(y, shape)| Tensor::from_vec(y, shape, xs.device())).transpose()
+    }
+
+    fn split_one_row(&self, w: &Tensor, xs: &Tensor) -> Result<Option<Tensor>> {
+        let (out, inp) = w.dims2()?;
         let threads = rayon::current_num_threads();
         if xs.elem_count() != inp || threads < 2 || out * inp < SPLIT_MIN || !xs.device().is_cpu() {
             return Ok(None);
@@ -284,35 +393,110 @@ impl Linear {
         use rayon::prelude::*;
         let parts = blocks
             .par_iter()
-            .map(|&(s, n)| x.matmul(&self.weight.narrow(0, s, n)?.t()?))
+            .map(|&(s, n)| x.matmul(&w.narrow(0, s, n)?.t()?))
             .collect::<Result<Vec<_>>>()?;
         let mut shape = xs.dims().to_vec();
         *shape.last_mut().expect("xs has a last dimension") = out;
-        Ok(Some(Tensor::cat(&parts, 1)?.reshape(shape)?))
-    }
-}
-
-impl Module for Linear {
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let ys = match self.split_one_row(xs)? {
-            Some(ys) => ys,
-            None => return candle_nn::Linear::new(self.weight.clone(), self.bias.clone()).forward(xs),
-        };
+        let ys = Tensor::cat(&parts, 1)?.reshape(shape)?;
         match &self.bias {
-            Some(b) => ys.broadcast_add(b),
-            None => Ok(ys),
+            Some(b) => ys.broadcast_add(b).map(Some),
+            None => Ok(Some(ys)),
         }
     }
 }
 
+/// `w` (`[rows, cols]`, any float dtype) quantised to int8 per row.
+fn quantize(w: &Tensor) -> Result<QuantMatrix> {
+    let (rows, cols) = w.dims2()?;
+    let w = w.to_dtype(DType::F32)?.to_device(&Device::Cpu)?.contiguous()?;
+    with_f32(&w, |w| QuantMatrix::quantize(w, rows, cols))
+}
+
+impl Module for Linear {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        if let Some(ys) = self.forward_kernels(xs)? {
+            return Ok(ys);
+        }
+        let Weight::Dense(w) = &self.weight else {
+            unreachable!("int8 and packed weights always take the kernels' path")
+        };
+        match self.split_one_row(w, xs)? {
+            Some(ys) => Ok(ys),
+            None => candle_nn::Linear::new(w.clone(), self.bias.clone()).forward(xs),
+        }
+    }
+}
+
+/// A token table: rows looked up by token id, kept as loaded or quantised to int8 per row.
+/// An int8 table serves a tied output projection too, so that a tied model holds one int8
+/// copy of its largest matrix (opus-mt: 62,518 × 512) rather than a float one for lookups.
+#[derive(Debug, Clone)]
+pub(crate) enum TokenTable {
+    Float(candle_nn::Embedding),
+    /// Float32 packed for the AVX-512 kernel: the tied projection reads it so, and a lookup
+    /// gathers a row from its panel.
+    Packed(Arc<PackedF32>),
+    Int8(Arc<QuantMatrix>),
+}
+
+impl TokenTable {
+    /// The table `[rows, d]` in `format`.
+    pub fn new(table: Tensor, format: WeightFormat) -> Result<TokenTable> {
+        let d = table.dim(1)?;
+        Ok(match format {
+            WeightFormat::AsLoaded if packs(&table) => TokenTable::Packed(Arc::new(pack(&table)?)),
+            WeightFormat::AsLoaded => TokenTable::Float(candle_nn::Embedding::new(table, d)),
+            WeightFormat::Int8 => TokenTable::Int8(Arc::new(quantize(&table)?)),
+        })
+    }
+
+    /// The output projection tied to this table (no bias).
+    pub fn tied_head(&self) -> Linear {
+        match self {
+            TokenTable::Float(e) => Linear::new(e.embeddings().clone(), None),
+            TokenTable::Packed(p) => Linear {
+                weight: Weight::Packed(p.clone()),
+                bias: None,
+            },
+            TokenTable::Int8(q) => Linear::from_int8(q.clone(), None),
+        }
+    }
+}
+
+impl Module for TokenTable {
+    fn forward(&self, ids: &Tensor) -> Result<Tensor> {
+        match self {
+            TokenTable::Float(e) => e.forward(ids),
+            TokenTable::Packed(p) => lookup(ids, p.rows(), p.cols(), |r, out| p.row(r, out)),
+            TokenTable::Int8(q) => lookup(ids, q.rows(), q.cols(), |r, out| q.row_f32(r, out)),
+        }
+    }
+}
+
+/// The rows of a `rows × d` table at `ids` (`[..]` → `[.., d]`), each written by `row`.
+fn lookup(ids: &Tensor, rows: usize, d: usize, row: impl Fn(usize, &mut [f32])) -> Result<Tensor> {
+    let flat = ids.flatten_all()?.to_vec1::<u32>()?;
+    let mut out = vec![0f32; flat.len() * d];
+    for (slot, &id) in out.chunks_mut(d.max(1)).zip(&flat) {
+        let id = id as usize;
+        if id >= rows {
+            candle_core::bail!("token id {id} is outside the table's {rows} rows");
+        }
+        row(id, slot);
+    }
+    let mut shape = ids.dims().to_vec();
+    shape.push(d);
+    Tensor::from_vec(out, shape, ids.device())
+}
+
 /// `Linear` with weight `{vb}.weight` `[out, in]` and bias `{vb}.bias`.
-pub(crate) fn linear(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
-    Ok(Linear::new(vb.get((out, inp), "weight")?, Some(vb.get(out, "bias")?)))
+pub(crate) fn linear(inp: usize, out: usize, format: WeightFormat, vb: VarBuilder) -> Result<Linear> {
+    Linear::new(vb.get((out, inp), "weight")?, Some(vb.get(out, "bias")?)).into_format(format)
 }
 
 /// `Linear` with weight `{vb}.weight` `[out, in]` and no bias.
-pub(crate) fn linear_no_bias(inp: usize, out: usize, vb: VarBuilder) -> Result<Linear> {
-    Ok(Linear::new(vb.get((out, inp), "weight")?, None))
+pub(crate) fn linear_no_bias(inp: usize, out: usize, format: WeightFormat, vb: VarBuilder) -> Result<Linear> {
+    Linear::new(vb.get((out, inp), "weight")?, None).into_format(format)
 }
 
 /// First of `names` present in the checkpoint (tied weights are stored once, under one of
@@ -331,10 +515,19 @@ pub(crate) fn last_position(xs: &Tensor) -> Result<Tensor> {
 mod tests {
     use super::*;
 
-    /// The one-row split gives the unsplit product up to float rounding (gemm may group the
-    /// sums differently for a block than for the whole), in every shape the models use.
+    fn values(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+    }
+
+    fn worst(a: &[f32], e: &[f32]) -> f32 {
+        a.iter().zip(e).map(|(x, y)| (x - y).abs() / (1.0 + y.abs())).fold(0f32, f32::max)
+    }
+
+    /// Every path of the layer — the kernels, the one-row split of the fallback, int8 —
+    /// gives candle-nn's product, to float rounding (float32: the paths group the sums
+    /// differently) or to int8's rounding, in every shape the models use.
     #[test]
-    fn one_row_split_equals_the_product() {
+    fn every_path_gives_candles_product() {
         let dev = Device::Cpu;
         // 701 outputs: blocks of unequal size; 701 × 400 weights: above SPLIT_MIN.
         let w = Tensor::randn(0f32, 0.05, (701, 400), &dev).unwrap();
@@ -343,26 +536,56 @@ mod tests {
         pool.install(|| {
             for bias in [None, Some(b.clone())] {
                 let ours = Linear::new(w.clone(), bias.clone());
+                let int8 = ours.clone().into_format(WeightFormat::Int8).unwrap();
+                let packed = ours.clone().into_format(WeightFormat::AsLoaded).unwrap();
                 let theirs = candle_nn::Linear::new(w.clone(), bias);
-                for shape in [vec![1, 400], vec![1, 1, 400], vec![3, 400], vec![2, 1, 400]] {
+                for shape in [vec![1, 400], vec![1, 1, 400], vec![3, 400], vec![2, 1, 400], vec![2, 9, 400]] {
                     let xs = Tensor::randn(0f32, 1.0, shape.as_slice(), &dev).unwrap();
-                    if shape.iter().product::<usize>() == 400 {
-                        assert!(ours.split_one_row(&xs).unwrap().is_some(), "{shape:?} should split");
-                    }
-                    let (a, e) = (ours.forward(&xs).unwrap(), theirs.forward(&xs).unwrap());
+                    let e = theirs.forward(&xs).unwrap();
+                    let a = ours.forward(&xs).unwrap();
                     assert_eq!(a.dims(), e.dims());
-                    let (a, e) = (
-                        a.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-                        e.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-                    );
-                    let worst = a
-                        .iter()
-                        .zip(&e)
-                        .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
-                        .fold(0f32, f32::max);
-                    assert!(worst < 4.0 * f32::EPSILON * 400f32.sqrt(), "{shape:?}: off by {worst}");
+                    let bound = 4.0 * f32::EPSILON * 400f32.sqrt();
+                    assert!(worst(&values(&a), &values(&e)) < bound, "{shape:?}");
+                    let p = packed.forward(&xs).unwrap();
+                    assert!(worst(&values(&p), &values(&e)) < bound, "{shape:?} packed");
+                    if shape.iter().product::<usize>() == 400 {
+                        let split = ours.split_one_row(&w, &xs).unwrap().expect("one row splits");
+                        assert!(worst(&values(&split), &values(&e)) < bound, "{shape:?} split");
+                    }
+                    let q = int8.forward(&xs).unwrap();
+                    assert_eq!(q.dims(), e.dims());
+                    // |x| ≲ 4.5, |w| ≲ 0.25: 400 products, each off by under
+                    // (4.5 · 0.25 + 0.25 · 4.5) / 254.
+                    assert!(worst(&values(&q), &values(&e)) < 400.0 * 2.25 / 254.0 / 4.0, "{shape:?} int8");
                 }
             }
         });
+    }
+
+    #[test]
+    fn an_int8_token_table_looks_up_and_projects_like_the_float_one() {
+        let dev = Device::Cpu;
+        let table = Tensor::randn(0f32, 0.5, (50, 24), &dev).unwrap();
+        // As loaded: packed where AVX-512 is, a candle Embedding elsewhere; both compared
+        // with candle's own.
+        let (f, q) = (
+            TokenTable::new(table.clone(), WeightFormat::AsLoaded).unwrap(),
+            TokenTable::new(table.clone(), WeightFormat::Int8).unwrap(),
+        );
+        let plain = TokenTable::Float(candle_nn::Embedding::new(table, 24));
+        let ids = Tensor::new(&[[3u32, 49, 0], [7, 7, 1]], &dev).unwrap();
+        assert_eq!(values(&f.forward(&ids).unwrap()), values(&plain.forward(&ids).unwrap()));
+        let (a, e) = (q.forward(&ids).unwrap(), f.forward(&ids).unwrap());
+        assert_eq!(a.dims(), &[2, 3, 24]);
+        assert!(worst(&values(&a), &values(&e)) < 2.5 / 254.0);
+        let xs = Tensor::randn(0f32, 1.0, (2, 24), &dev).unwrap();
+        let (a, e) = (q.tied_head().forward(&xs).unwrap(), f.tied_head().forward(&xs).unwrap());
+        assert!(worst(&values(&a), &values(&e)) < 0.1);
+        let (a, e) = (f.tied_head().forward(&xs).unwrap(), plain.tied_head().forward(&xs).unwrap());
+        assert!(worst(&values(&a), &values(&e)) < 1e-5);
+        for t in [&f, &q] {
+            let err = t.forward(&Tensor::new(&[50u32], &dev).unwrap()).unwrap_err();
+            assert!(err.to_string().contains("token id 50"), "{err}");
+        }
     }
 }

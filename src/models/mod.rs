@@ -19,6 +19,7 @@ pub mod card;
 pub mod hub;
 pub mod layers;
 pub mod llm;
+pub(crate) mod matmul;
 pub mod t5;
 pub mod weights;
 
@@ -64,7 +65,7 @@ pub enum ModelError {
     UnknownModel { spec: String, cards: String },
     #[error("model `{name}` is not available here. Tried: {tried}. To get it: {how}")]
     NotAvailable { name: String, tried: String, how: String },
-    #[error("unknown dtype `{0}` (expected f32, f16 or bf16)")]
+    #[error("unknown dtype `{0}` (expected f32, f16, bf16 or int8)")]
     DType(String),
     #[error("cannot load the tokenizer")]
     Tokenizer(#[from] crate::tokenizer::TokenizerError),
@@ -133,6 +134,16 @@ pub(crate) enum FamilyConfig {
 }
 
 impl FamilyConfig {
+    /// These settings with the linear layers' weights kept in `format`.
+    fn with_weights(&self, format: layers::WeightFormat) -> FamilyConfig {
+        let mut cfg = self.clone();
+        match &mut cfg {
+            FamilyConfig::Bart(c) => c.weights = format,
+            FamilyConfig::T5(c) => c.weights = format,
+        }
+        cfg
+    }
+
     /// The model these settings describe, over the weights in `vb`.
     pub fn build(&self, vb: VarBuilder) -> candle_core::Result<Box<dyn Seq2Seq>> {
         Ok(match self {
@@ -154,12 +165,48 @@ pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value, ModelError> {
     })
 }
 
+/// What a seq2seq model computes in: a float dtype for weights and activations, or int8
+/// weights (quantised at load, per output row) with float32 activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Precision {
+    Float(DType),
+    Int8,
+}
+
+impl Precision {
+    /// The dtype of the activations and of the weights kept in float (norms, positions).
+    pub fn dtype(self) -> DType {
+        match self {
+            Precision::Float(d) => d,
+            Precision::Int8 => DType::F32,
+        }
+    }
+
+    /// The linear layers' weight format.
+    pub(crate) fn weights(self) -> layers::WeightFormat {
+        match self {
+            Precision::Float(_) => layers::WeightFormat::AsLoaded,
+            Precision::Int8 => layers::WeightFormat::Int8,
+        }
+    }
+}
+
+impl From<DType> for Precision {
+    fn from(d: DType) -> Self {
+        Precision::Float(d)
+    }
+}
+
+/// The dtypes a seq2seq model can be run in, as the configuration names them.
+pub const SEQ2SEQ_DTYPES: &str = "f32, f16, bf16, int8";
+
 /// Parse a dtype name from the configuration.
-pub(crate) fn parse_dtype(s: &str) -> Result<DType, ModelError> {
+pub fn parse_precision(s: &str) -> Result<Precision, ModelError> {
     match s {
-        "f32" | "float32" => Ok(DType::F32),
-        "f16" | "float16" => Ok(DType::F16),
-        "bf16" | "bfloat16" => Ok(DType::BF16),
+        "f32" | "float32" => Ok(Precision::Float(DType::F32)),
+        "f16" | "float16" => Ok(Precision::Float(DType::F16)),
+        "bf16" | "bfloat16" => Ok(Precision::Float(DType::BF16)),
+        "int8" | "i8" => Ok(Precision::Int8),
         other => Err(ModelError::DType(other.to_string())),
     }
 }
@@ -183,21 +230,25 @@ pub(crate) fn read_config(dir: &Path) -> Result<(FamilyConfig, serde_json::Value
 }
 
 /// Load the model of a directory: config, weights (any of the supported forms), family.
-pub fn load_seq2seq(dir: &Path, dtype: DType, device: &Device) -> Result<Box<dyn Seq2Seq>, ModelError> {
+pub fn load_seq2seq(
+    dir: &Path,
+    precision: impl Into<Precision>,
+    device: &Device,
+) -> Result<Box<dyn Seq2Seq>, ModelError> {
     let (cfg, _) = read_config(dir)?;
-    load_seq2seq_with(&cfg, dir, dtype, device)
+    load_seq2seq_with(&cfg, dir, precision.into(), device)
 }
 
 /// [`load_seq2seq`] with `config.json` already read (by a caller that needs it too).
 pub(crate) fn load_seq2seq_with(
     cfg: &FamilyConfig,
     dir: &Path,
-    dtype: DType,
+    precision: Precision,
     device: &Device,
 ) -> Result<Box<dyn Seq2Seq>, ModelError> {
     let files = weights::discover(dir)?;
-    let vb = files.var_builder(dtype, device)?;
-    cfg.build(vb).map_err(|source| ModelError::Weights {
+    let vb = files.var_builder(precision.dtype(), device)?;
+    cfg.with_weights(precision.weights()).build(vb).map_err(|source| ModelError::Weights {
         path: files.primary().unwrap_or(dir).to_path_buf(),
         source,
     })

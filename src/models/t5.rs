@@ -22,7 +22,7 @@ use serde::Deserialize;
 use crate::generate::{DecoderCache, Seq2Seq};
 
 use super::layers::{
-    Activation, Attention, FeedForward, Linear, causal_mask, first_present, last_position, linear_no_bias,
+    Activation, Attention, FeedForward, Linear, TokenTable, WeightFormat, causal_mask, first_present, last_position, linear_no_bias,
     new_decoder_cache, padding_mask,
 };
 
@@ -41,6 +41,10 @@ fn default_ff() -> String {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
+    /// Not read from `config.json`: how the linear layers keep their weights, set by the
+    /// loader from the configured dtype (as candle's models take `use_flash_attn`).
+    #[serde(skip)]
+    pub weights: WeightFormat,
     pub vocab_size: usize,
     pub d_model: usize,
     pub d_kv: usize,
@@ -126,10 +130,10 @@ impl RelativeBias {
 fn attention(cfg: &Config, vb: VarBuilder) -> Result<Attention> {
     let inner = cfg.num_heads * cfg.d_kv;
     let projections = [
-        linear_no_bias(cfg.d_model, inner, vb.pp("q"))?,
-        linear_no_bias(cfg.d_model, inner, vb.pp("k"))?,
-        linear_no_bias(cfg.d_model, inner, vb.pp("v"))?,
-        linear_no_bias(inner, cfg.d_model, vb.pp("o"))?,
+        linear_no_bias(cfg.d_model, inner, cfg.weights, vb.pp("q"))?,
+        linear_no_bias(cfg.d_model, inner, cfg.weights, vb.pp("k"))?,
+        linear_no_bias(cfg.d_model, inner, cfg.weights, vb.pp("v"))?,
+        linear_no_bias(inner, cfg.d_model, cfg.weights, vb.pp("o"))?,
     ];
     Ok(Attention::from_projections(projections, cfg.num_heads, cfg.d_kv).softmax_in_f32())
 }
@@ -143,15 +147,15 @@ fn feed_forward(cfg: &Config, vb: VarBuilder) -> Result<FeedForward> {
     let (gated, act) = parse_feed_forward_proj(&cfg.feed_forward_proj)?;
     if gated {
         Ok(FeedForward::gated(
-            linear_no_bias(d, f, vb.pp("wi_0"))?,
-            linear_no_bias(d, f, vb.pp("wi_1"))?,
-            linear_no_bias(f, d, vb.pp("wo"))?,
+            linear_no_bias(d, f, cfg.weights, vb.pp("wi_0"))?,
+            linear_no_bias(d, f, cfg.weights, vb.pp("wi_1"))?,
+            linear_no_bias(f, d, cfg.weights, vb.pp("wo"))?,
             act,
         ))
     } else {
         Ok(FeedForward::new(
-            linear_no_bias(d, f, vb.pp("wi"))?,
-            linear_no_bias(f, d, vb.pp("wo"))?,
+            linear_no_bias(d, f, cfg.weights, vb.pp("wi"))?,
+            linear_no_bias(f, d, cfg.weights, vb.pp("wo"))?,
             act,
         ))
     }
@@ -228,7 +232,7 @@ fn relative(blocks: &[Block]) -> &RelativeBias {
 #[derive(Debug, Clone)]
 pub struct T5 {
     cfg: Config,
-    shared: Embedding,
+    shared: TokenTable,
     encoder: Vec<Block>,
     decoder: Vec<Block>,
     enc_final: RmsNorm,
@@ -250,11 +254,11 @@ impl T5 {
             ],
         )
         .unwrap_or("shared.weight");
-        let shared = Embedding::new(vb.get((v, d), name)?, d);
+        let shared = TokenTable::new(vb.get((v, d), name)?, cfg.weights)?;
         let lm_head = if cfg.tie_word_embeddings {
-            Linear::new(shared.embeddings().clone(), None)
+            shared.tied_head()
         } else {
-            Linear::new(vb.get((v, d), "lm_head.weight")?, None)
+            Linear::new(vb.get((v, d), "lm_head.weight")?, None).into_format(cfg.weights)?
         };
         let dec_layers = cfg.num_decoder_layers.unwrap_or(cfg.num_layers);
         Ok(T5 {
