@@ -15,6 +15,9 @@
 //! after the last run: the weights and the working buffers, not the transient load) and the
 //! peak (`peak_rss_mb`, VmHWM: includes the mapped checkpoint while loading).
 //! Without arguments (as a plain `cargo bench` runs every bench) it says what it needs and exits.
+//!
+//! `--quality 1` times nothing: it loads the model in float32 and in int8 and prints how
+//! closely int8 follows (`svodka::bench::agreement`) on the first B rows, greedy, S steps.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -74,6 +77,9 @@ fn main() {
         .collect();
     assert_eq!(rows.len(), batch, "inputs hold fewer than {batch} rows");
 
+    if num("quality", 0) == 1 {
+        return quality(&model, &rows, steps);
+    }
     let dtype = opts.get("dtype").map_or("f32", String::as_str);
     let precision = parse_precision(dtype).unwrap_or_else(|e| panic!("--dtype: {e}"));
     let t = Instant::now();
@@ -120,6 +126,29 @@ fn main() {
             "gen_tps": (batch * steps) as f64 / median, "load_s": load_s,
             "loaded_rss_mb": loaded_rss, "rss_mb": status_mb("VmRSS:"), "peak_rss_mb": status_mb("VmHWM:"),
         })
+    );
+}
+
+/// int8 against float32 on `rows`, greedy, exactly `steps` tokens: one JSON line.
+fn quality(model: &std::path::Path, rows: &[Vec<u32>], steps: usize) {
+    use svodka::models::Precision;
+    let f32 = load_seq2seq(model, Precision::Float(candle_core::DType::F32), &Device::Cpu).expect("load f32");
+    let int8 = load_seq2seq(model, Precision::Int8, &Device::Cpu).expect("load int8");
+    let overrides = GenerationConfig {
+        num_beams: Some(1),
+        max_new_tokens: Some(steps),
+        min_new_tokens: Some(steps),
+        ..Default::default()
+    };
+    let cfg = generation_settings(model, None, &overrides, "bench").expect("generation settings");
+    let a = svodka::bench::agreement::agreement(f32.as_ref(), int8.as_ref(), rows, &cfg).expect("compare");
+    let shape = model
+        .parent()
+        .and_then(|p| p.file_name())
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    println!(
+        "{}",
+        serde_json::json!({"shape": shape, "steps": steps, "int8_vs_f32": a, "equal_share": a.equal_share()})
     );
 }
 

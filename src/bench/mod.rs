@@ -9,10 +9,12 @@
 //! A model that fails (cannot load, crashes) becomes error results and the others still run.
 //!
 //! - [`suite`]: the suite file and its data;
+//! - [`agreement`]: how closely one model follows another (int8 against float32);
 //! - [`run`]: measuring one model, inside its process;
 //! - [`manifest`]: the model, machine and build a result was measured on;
 //! - [`report`]: the files written.
 
+pub mod agreement;
 pub mod manifest;
 pub mod report;
 pub mod run;
