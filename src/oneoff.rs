@@ -186,6 +186,15 @@ fn find_card(name: &str) -> Result<card::Card, Error> {
 pub fn models_info(name: &str) -> Result<(), Error> {
     let c = find_card(name)?;
     let mut s = toml::to_string_pretty(&c).expect("cards serialise");
+    if c.family == "gguf" {
+        s.push_str("\n# dtypes: as quantised in the GGUF file (the dtype settings do not apply)\n");
+    } else {
+        s.push_str(&format!(
+            "\n# dtypes: {} (`{}.dtype`; int8 quantises the weights at load)\n",
+            crate::models::SEQ2SEQ_DTYPES,
+            c.task
+        ));
+    }
     match hub::cached_dir(&c) {
         Some(d) => s.push_str(&format!("\n# cached at {}\n", d.display())),
         None => s.push_str("\n# not in the Hugging Face cache; `svodka models fetch` downloads it\n"),

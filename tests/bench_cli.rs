@@ -43,8 +43,11 @@ fn the_fixture_suite_writes_json_markdown_and_svg() {
         serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap()).unwrap();
     assert_eq!(report["repeats"], 3);
     let results = report["results"].as_array().unwrap();
-    // 5 models: marian greedy on 2 tasks, marian beam 4, bart, the GGUF on 2, lead-3 on 2.
-    assert_eq!(results.len(), 8, "{results:#?}");
+    // 6 models: marian greedy on 2 tasks, marian beam 4, marian int8, bart, the GGUF on 2,
+    // lead-3 on 2.
+    assert_eq!(results.len(), 9, "{results:#?}");
+    let int8 = results.iter().find(|r| r["model"] == "marian-tiny int8").expect("the int8 model");
+    assert_eq!(int8["manifest"]["model"]["dtype"], "int8", "{int8}");
     let mut pairs: Vec<(String, String)> = results
         .iter()
         .map(|r| (r["model"].as_str().unwrap().into(), r["task"].as_str().unwrap().into()))

@@ -1,6 +1,6 @@
 //! Golden outputs: `svodka run` over the fixture articles and feed with every kind of route the
 //! planner knows (lead-3 alone, fixture translators, BART/T5/mBART summarisers in both
-//! strategies, NLLB both ways, one GGUF model with and without cross-lingual summaries, long
+//! strategies, int8 weights, NLLB both ways, one GGUF model with and without cross-lingual summaries, long
 //! articles through map-reduce), compared byte for byte with the records committed in
 //! `tests/fixtures/golden/`. `timings_ms` is dropped (it is the only field allowed to vary) and
 //! the checkout's path is written `<root>` so the files do not depend on where the clone lives.
@@ -73,6 +73,13 @@ fn scenarios() -> Vec<(&'static str, Vec<String>)> {
             summariser("bart", 10, "translate-summarize"),
         ),
         ("t5-summarize-translate", summariser("t5", 9, "summarize-translate")),
+        ("bart-int8", {
+            // int8 weights for the summariser and both translators.
+            let mut s = summariser("bart", 10, "summarize-translate");
+            s.push("summarize.dtype=\"int8\"".into());
+            s.push("translate.dtype=\"int8\"".into());
+            s
+        }),
         ("t5v1-beam", {
             let mut s = summariser("t5v1", 7, "summarize-translate");
             s.push("summarize.generate.num_beams=3".into());

@@ -157,7 +157,9 @@ fn model_cards_and_offline_errors() {
 
     let out = svodka(tmp.path(), &["models", "info", "opus-mt-en-ru"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8(out.stdout).unwrap().contains("source_lang = \"en\""));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("source_lang = \"en\""), "{text}");
+    assert!(text.contains("# dtypes: f32, f16, bf16, int8 (`translate.dtype`"), "{text}");
 
     let out = svodka(tmp.path(), &["models", "fetch", "opus-mt-ru-en"]);
     assert_eq!(out.status.code(), Some(1));
