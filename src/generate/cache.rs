@@ -13,25 +13,149 @@
 
 use candle_core::{Result, Tensor};
 
-/// Growable `[N, H, cap, Dh]` key and value buffers.
+/// Growable `[N, H, cap, Dh]` key and value buffers: candle tensors, or (for float32 steps of
+/// one position on the CPU, see `models::attend`) plain vectors the attention reads in place.
 #[derive(Debug, Clone, Default)]
 pub struct KvBuffer {
     k: Option<Tensor>,
     v: Option<Tensor>,
     len: usize,
+    host: Option<HostKv>,
+}
+
+/// Keys or values of every row and head, where they lie: position `j` of head `h` of row `n`
+/// is the `dh` values at `n·row + h·head + j·dh` (the cache's buffers, or a contiguous
+/// `[N, H, S, Dh]` tensor's values).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KvView<'a> {
+    pub data: &'a [f32],
+    pub row: usize,
+    pub head: usize,
+}
+
+/// `[N, H, cap, Dh]` keys and values in vectors of their own, with a spare pair: reordering
+/// rows (beam search, at every step) copies each kept row's filled positions into the spare
+/// pair and swaps, so it moves `len` positions rather than the whole capacity, and allocates
+/// nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HostKv {
+    rows: usize,
+    heads: usize,
+    dh: usize,
+    cap: usize,
+    len: usize,
+    k: Vec<f32>,
+    v: Vec<f32>,
+    spare_k: Vec<f32>,
+    spare_v: Vec<f32>,
+}
+
+impl HostKv {
+    /// Keys as `models::attend` reads them.
+    pub(crate) fn keys(&self) -> KvView<'_> {
+        self.view(&self.k)
+    }
+
+    pub(crate) fn values(&self) -> KvView<'_> {
+        self.view(&self.v)
+    }
+
+    fn view<'a>(&self, data: &'a [f32]) -> KvView<'a> {
+        KvView {
+            data,
+            row: self.heads * self.cap * self.dh,
+            head: self.cap * self.dh,
+        }
+    }
+
+    /// Append one position to every row: `k` and `v` are `[rows][heads][dh]`.
+    pub(crate) fn append(&mut self, k: &[f32], v: &[f32], rows: usize, heads: usize, dh: usize) -> Result<()> {
+        if self.len == 0 && self.cap == 0 {
+            (self.heads, self.dh) = (heads, dh);
+            if self.rows == 0 {
+                self.rows = rows;
+            }
+        }
+        if (rows, heads, dh) != (self.rows, self.heads, self.dh) || k.len() != rows * heads * dh || v.len() != k.len() {
+            candle_core::bail!(
+                "cache holds {} rows × {} heads × {}, got {rows} × {heads} × {dh} ({} values)",
+                self.rows,
+                self.heads,
+                self.dh,
+                k.len()
+            );
+        }
+        if self.len == self.cap {
+            let cap = (self.cap * 2).max(16);
+            let grow = |old: &[f32]| {
+                let mut new = vec![0f32; rows * heads * cap * dh];
+                for (i, dst) in new.chunks_mut(cap * dh).enumerate() {
+                    let src = &old[i * self.cap * dh..][..self.len * dh];
+                    dst[..src.len()].copy_from_slice(src);
+                }
+                new
+            };
+            (self.k, self.v) = (grow(&self.k), grow(&self.v));
+            self.cap = cap;
+        }
+        for (i, (kx, vx)) in k.chunks(dh).zip(v.chunks(dh)).enumerate() {
+            let at = (i * self.cap + self.len) * dh;
+            self.k[at..at + dh].copy_from_slice(kx);
+            self.v[at..at + dh].copy_from_slice(vx);
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    fn select_rows(&mut self, rows: &[u32]) {
+        let block = self.heads * self.cap * self.dh;
+        let filled = self.len * self.dh;
+        if block > 0 {
+            use rayon::prelude::*;
+            for (buf, spare) in [(&self.k, &mut self.spare_k), (&self.v, &mut self.spare_v)] {
+                spare.resize(rows.len() * block, 0.0);
+                spare.par_chunks_mut(block).zip(rows).for_each(|(dst, &src)| {
+                    let src = &buf[src as usize * block..][..block];
+                    for (d, s) in dst.chunks_mut(self.cap * self.dh).zip(src.chunks(self.cap * self.dh)) {
+                        d[..filled].copy_from_slice(&s[..filled]);
+                    }
+                });
+            }
+            std::mem::swap(&mut self.k, &mut self.spare_k);
+            std::mem::swap(&mut self.v, &mut self.spare_v);
+        }
+        self.rows = rows.len();
+    }
 }
 
 impl KvBuffer {
     pub fn len(&self) -> usize {
-        self.len
+        self.host.as_ref().map_or(self.len, |h| h.len)
+    }
+
+    /// The host buffers, started if nothing is cached yet; `None` once tensors hold the
+    /// cache (a step of several positions came first).
+    pub(crate) fn host_mut(&mut self) -> Option<&mut HostKv> {
+        if self.host.is_none() && self.k.is_none() {
+            self.host = Some(HostKv::default());
+        }
+        self.host.as_mut()
+    }
+
+    /// Whether [`KvBuffer::host_mut`] would give host buffers.
+    pub(crate) fn takes_host(&self) -> bool {
+        self.host.is_some() || self.k.is_none()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     /// Append `[N, H, t, Dh]` keys and values; returns views of everything cached so far.
     pub fn append(&mut self, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        if self.host.is_some() {
+            candle_core::bail!("this cache holds host buffers: steps of one position only");
+        }
         let t = k.dim(2)?;
         let need = self.len + t;
         let cap = self.k.as_ref().map_or(0, |b| b.dim(2).unwrap_or(0));
@@ -55,7 +179,11 @@ impl KvBuffer {
         Ok((kb.narrow(2, 0, need)?, vb.narrow(2, 0, need)?))
     }
 
-    fn select_rows(&mut self, idx: &Tensor) -> Result<()> {
+    fn select_rows(&mut self, idx: &Tensor, rows: &[u32]) -> Result<()> {
+        if let Some(h) = &mut self.host {
+            h.select_rows(rows);
+            return Ok(());
+        }
         if let Some(k) = &self.k {
             self.k = Some(k.index_select(idx, 0)?);
         }
@@ -124,7 +252,7 @@ impl DecoderCache {
         let sources: Vec<u32> = rows.iter().map(|&r| self.sources[r as usize]).collect();
         let cross_moves = sources != self.sources;
         for l in &mut self.layers {
-            l.self_kv.select_rows(&idx)?;
+            l.self_kv.select_rows(&idx, rows)?;
             if cross_moves {
                 l.cross_k = l.cross_k.index_select(&idx, 0)?;
                 l.cross_v = l.cross_v.index_select(&idx, 0)?;

@@ -15,8 +15,9 @@ use candle_nn::VarBuilder;
 use serde::Deserialize;
 
 use crate::generate::DecoderCache;
-use crate::generate::cache::KvBuffer;
+use crate::generate::cache::{KvBuffer, KvView};
 
+use super::attend;
 use super::matmul::{self, PackedF32, QuantMatrix};
 
 /// Activation functions by their Hugging Face names.
@@ -146,16 +147,99 @@ impl Attention {
         Ok((k, v))
     }
 
+    /// The queries of `xs`, scaled where the family scales them, `[N, T, H × Dh]`.
+    fn queries(&self, xs: &Tensor) -> Result<Tensor> {
+        let q = self.q_proj.forward(xs)?;
+        match self.scaling {
+            Some(s) => q * s,
+            None => Ok(q),
+        }
+    }
+
+    /// Whether a step can take [`super::attend`]: one position per row, float32 on the CPU.
+    fn one_position(xs: &Tensor) -> Result<bool> {
+        Ok(xs.dim(1)? == 1 && xs.dtype() == DType::F32 && xs.device().is_cpu())
+    }
+
+    /// `mask` as [`attend::MaskView`] reads it, if it is `[1|N, 1|H, 1, len]`: run `f` on it.
+    fn with_mask<R>(
+        &self,
+        mask: Option<&Tensor>,
+        rows: usize,
+        len: usize,
+        f: impl FnOnce(attend::MaskView) -> Result<R>,
+    ) -> Result<Option<R>> {
+        let Some(m) = mask else {
+            return f(attend::MaskView::NONE).map(Some);
+        };
+        let Ok((mr, mh, one, ml)) = m.dims4() else {
+            return Ok(None);
+        };
+        if one != 1 || ml != len || !(mr == 1 || mr == rows) || !(mh == 1 || mh == self.heads) || m.dtype() != DType::F32 {
+            return Ok(None);
+        }
+        let m = m.contiguous()?;
+        with_f32(&m, |data| f(attend::MaskView { data, rows: mr, heads: mh }))?.map(Some)
+    }
+
+    /// [`Attention::attend`] by [`super::attend`], where it applies (one position per row,
+    /// float32 on the CPU, contiguous `[N, H, S, Dh]` keys and values).
+    fn attend_in_place(&self, xs: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        if !Self::one_position(xs)? || !k.is_contiguous() || !v.is_contiguous() || k.dtype() != DType::F32 {
+            return Ok(None);
+        }
+        let n = xs.dim(0)?;
+        let (kn, kh, len, dh) = k.dims4()?;
+        if (kn, kh, dh) != (n, self.heads, self.head_dim) || v.dims() != k.dims() {
+            return Ok(None);
+        }
+        let q = self.queries(xs)?.contiguous()?;
+        let shape = attend::Shape { rows: n, heads: self.heads, dh, len };
+        let (row, head) = (self.heads * len * dh, len * dh);
+        fn view(data: &[f32], row: usize, head: usize) -> KvView<'_> {
+            KvView { data, row, head }
+        }
+        let out = self.with_mask(mask, n, len, |m| {
+            let out = with_f32(&q, |q| with_f32(k, |k| with_f32(v, |v| attend::attend(q, view(k, row, head), view(v, row, head), m, shape))))???;
+            Ok(out)
+        })?;
+        out.map(|o| self.out_proj.forward(&Tensor::from_vec(o, (n, 1, self.heads * dh), xs.device())?))
+            .transpose()
+    }
+
+    /// [`Attention::forward_cached`] by [`super::attend`] over the cache's host buffers, where
+    /// it applies.
+    fn forward_cached_in_place(&self, xs: &Tensor, cache: &mut KvBuffer, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+        if !Self::one_position(xs)? || !cache.takes_host() {
+            return Ok(None);
+        }
+        let n = xs.dim(0)?;
+        let len = cache.len() + 1;
+        // The mask must fit before anything is appended.
+        if self.with_mask(mask, n, len, |_| Ok(()))?.is_none() {
+            return Ok(None);
+        }
+        let (k, v) = (self.k_proj.forward(xs)?.contiguous()?, self.v_proj.forward(xs)?.contiguous()?);
+        let host = cache.host_mut().expect("takes host buffers");
+        with_f32(&k, |k| with_f32(&v, |v| host.append(k, v, n, self.heads, self.head_dim)))???;
+        let q = self.queries(xs)?.contiguous()?;
+        let shape = attend::Shape { rows: n, heads: self.heads, dh: self.head_dim, len };
+        let out = self
+            .with_mask(mask, n, len, |m| with_f32(&q, |q| attend::attend(q, host.keys(), host.values(), m, shape)))?
+            .expect("the mask fits");
+        self.out_proj
+            .forward(&Tensor::from_vec(out, (n, 1, self.heads * self.head_dim), xs.device())?)
+            .map(Some)
+    }
+
     /// Attend from `xs` (`[N, Tq, D]`) over the given keys and values (`[N, H, Tk, Dh]`),
     /// adding `mask` (a padding or causal mask, or a position bias) to the scores.
     pub(crate) fn attend(&self, xs: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        if let Some(out) = self.attend_in_place(xs, k, v, mask)? {
+            return Ok(out);
+        }
         let (n, t, _) = xs.dims3()?;
-        let q = self.q_proj.forward(xs)?;
-        let q = match self.scaling {
-            Some(s) => (q * s)?,
-            None => q,
-        };
-        let q = self.split_heads(&q)?;
+        let q = self.split_heads(&self.queries(xs)?)?;
         let scores = q.matmul(&k.t()?)?;
         let scores = match mask {
             Some(m) => scores.broadcast_add(m)?,
@@ -182,6 +266,9 @@ impl Attention {
     /// Decoder self-attention: the keys and values of `xs` join those `cache` holds, and `xs`
     /// attends over all of them.
     pub(crate) fn forward_cached(&self, xs: &Tensor, cache: &mut KvBuffer, mask: Option<&Tensor>) -> Result<Tensor> {
+        if let Some(out) = self.forward_cached_in_place(xs, cache, mask)? {
+            return Ok(out);
+        }
         let (k, v) = self.project_kv(xs)?;
         let (k, v) = cache.append(&k, &v)?;
         self.attend(xs, &k, &v, mask)

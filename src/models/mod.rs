@@ -19,6 +19,7 @@ pub mod card;
 pub mod hub;
 pub mod layers;
 pub mod llm;
+pub(crate) mod attend;
 pub(crate) mod matmul;
 pub mod t5;
 pub mod weights;
