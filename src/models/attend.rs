@@ -10,9 +10,9 @@
 //! strides, so the cache reorders only what it holds (see `generate::cache`), and each
 //! (row, head) is one pass of dot products, softmax and weighted sum.
 //!
-//! The arithmetic is the same on every CPU: 16 partial sums per dot product, added in a fixed
-//! order at the end, so a row's result does not depend on the instruction set (the loop is
-//! compiled for AVX-512 and AVX2 too) nor on the rows it shares a batch with.
+//! Each (row, head) is computed alone, the same way whatever else is in the batch, so a row's
+//! result does not depend on the rows it shares a batch with. The dot products use AVX-512 or
+//! AVX2 where the CPU has them (detected at run time, as `matmul` does).
 
 use rayon::prelude::*;
 
@@ -85,13 +85,13 @@ pub(crate) fn attend(q: &[f32], k: KvView, v: KvView, mask: MaskView, s: Shape) 
             match isa {
                 Isa::Avx512 | Isa::Avx512Vnni => one_avx512(q, k, v, m, s.len, out),
                 Isa::Avx2 => one_avx2(q, k, v, m, s.len, out),
-                Isa::Scalar => one(q, k, v, m, s.len, out),
+                Isa::Scalar => one(q, k, v, m, s.len, out, dot),
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
         {
             let _ = isa;
-            one(q, k, v, m, s.len, out)
+            one(q, k, v, m, s.len, out, dot)
         }
     };
     let pairs = s.rows * s.heads;
@@ -106,47 +106,72 @@ pub(crate) fn attend(q: &[f32], k: KvView, v: KvView, mask: MaskView, s: Shape) 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn one_avx512(q: &[f32], k: &[f32], v: &[f32], m: Option<&[f32]>, len: usize, out: &mut [f32]) {
-    one(q, k, v, m, len, out)
+    one(q, k, v, m, len, out, |a, b| unsafe { dot512(a, b) })
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn one_avx2(q: &[f32], k: &[f32], v: &[f32], m: Option<&[f32]>, len: usize, out: &mut [f32]) {
-    one(q, k, v, m, len, out)
+    one(q, k, v, m, len, out, |a, b| unsafe { dot256(a, b) })
 }
 
-/// Lanes of the partial sums: one AVX-512 vector, two AVX2 ones.
-const LANES: usize = 16;
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn dot512(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    unsafe {
+        let mut acc = _mm512_setzero_ps();
+        let mut i = 0;
+        while i + 16 <= n {
+            acc = _mm512_fmadd_ps(_mm512_loadu_ps(pa.add(i)), _mm512_loadu_ps(pb.add(i)), acc);
+            i += 16;
+        }
+        if i < n {
+            let m: __mmask16 = ((1u32 << (n - i)) - 1) as u16;
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, pa.add(i)), _mm512_maskz_loadu_ps(m, pb.add(i)), acc);
+        }
+        _mm512_reduce_add_ps(acc)
+    }
+}
 
-/// `Σ a·b` as 16 partial sums added in a fixed order.
-#[inline(always)]
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot256(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    unsafe {
+        let mut acc = _mm256_setzero_ps();
+        let mut i = 0;
+        while i + 8 <= n {
+            acc = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(i)), _mm256_loadu_ps(pb.add(i)), acc);
+            i += 8;
+        }
+        let s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+        let s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+        let mut sum = _mm_cvtss_f32(s);
+        while i < n {
+            sum += a[i] * b[i];
+            i += 1;
+        }
+        sum
+    }
+}
+
+/// `Σ a·b`, plainly.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for l in 0..LANES {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    for (l, (x, y)) in ra.iter().zip(rb).enumerate() {
-        acc[l] += x * y;
-    }
-    // Pairwise, always in this order.
-    let mut w = LANES;
-    while w > 1 {
-        w /= 2;
-        for l in 0..w {
-            acc[l] += acc[l + w];
-        }
-    }
-    acc[0]
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// One (row, head): scores over `len` positions, softmax as candle computes it (max
 /// subtracted, exponentials over their sum), then the weighted sum of the values.
 #[inline(always)]
-fn one(q: &[f32], k: &[f32], v: &[f32], m: Option<&[f32]>, len: usize, out: &mut [f32]) {
+fn one(q: &[f32], k: &[f32], v: &[f32], m: Option<&[f32]>, len: usize, out: &mut [f32], dot: impl Fn(&[f32], &[f32]) -> f32) {
     let dh = q.len();
     let mut scores = vec![0f32; len];
     for (j, s) in scores.iter_mut().enumerate() {
