@@ -365,14 +365,14 @@ struct QuantRows {
     scale: Vec<f32>,
 }
 
-fn quantize_rows(x: &[f32], m: usize, k: usize, stride: usize, shifted: bool) -> QuantRows {
+fn quantize_rows(isa: Isa, x: &[f32], m: usize, k: usize, stride: usize, shifted: bool) -> QuantRows {
     let mut q = vec![0i8; m * stride];
     let mut scale = vec![0f32; m];
     let one = |((q, s), x): ((&mut [i8], &mut f32), &[f32])| {
         // SAFETY: the instruction set was detected on this CPU.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            match isa() {
+            match isa {
                 Isa::Avx512 | Isa::Avx512Vnni => quantize_x_avx512(x, q, s, shifted),
                 Isa::Avx2 => quantize_x_avx2(x, q, s, shifted),
                 Isa::Scalar => quantize_x(x, q, s, shifted),
@@ -401,11 +401,43 @@ fn quantize_x(x: &[f32], q: &mut [i8], s: &mut f32, shifted: bool) {
     }
 }
 
-/// [`quantize_x`] compiled for AVX-512 (the same arithmetic, wider vectors).
+/// [`quantize_x`] in AVX-512: the same arithmetic (the largest |x|, one multiply, rounding to
+/// nearest even, the same clamp), so the same bytes, without a loop the compiler would not
+/// vectorise (the float → int8 conversion).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn quantize_x_avx512(x: &[f32], q: &mut [i8], s: &mut f32, shifted: bool) {
-    quantize_x(x, q, s, shifted)
+    use std::arch::x86_64::*;
+    let n = x.len();
+    let tail = |i: usize| -> __mmask16 { if n - i >= 16 { 0xffff } else { ((1u32 << (n - i)) - 1) as u16 } };
+    unsafe {
+        let mut m = _mm512_setzero_ps();
+        let mut i = 0;
+        while i < n {
+            m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail(i), x.as_ptr().add(i))));
+            i += 16;
+        }
+        let amax = _mm512_reduce_max_ps(m);
+        if amax == 0.0 || !amax.is_finite() {
+            return quantize_x(x, q, s, shifted);
+        }
+        let inv = _mm512_set1_ps(127.0 / amax);
+        let (lo, hi) = (_mm512_set1_epi32(-127), _mm512_set1_epi32(127));
+        let flip = _mm512_set1_epi32(if shifted { 0x80 } else { 0 });
+        let mut i = 0;
+        while i < n {
+            let v = _mm512_mul_ps(_mm512_maskz_loadu_ps(tail(i), x.as_ptr().add(i)), inv);
+            let r = _mm512_max_epi32(lo, _mm512_min_epi32(hi, _mm512_cvtps_epi32(v)));
+            // The byte of r, sign bit flipped when shifted: r + 128 as unsigned.
+            let r = _mm512_xor_si512(_mm512_and_si512(r, _mm512_set1_epi32(0xff)), flip);
+            _mm512_mask_cvtepi32_storeu_epi8(q.as_mut_ptr().add(i) as *mut _, tail(i), r);
+            i += 16;
+        }
+        if shifted {
+            q[n..].iter_mut().for_each(|v| *v = 0x80u8 as i8);
+        }
+        *s = amax / 127.0;
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -428,7 +460,7 @@ pub(crate) fn xwt_i8_with(isa: Isa, x: &[f32], m: usize, k: usize, w: &QuantMatr
     }
     let vnni = w.layout == Layout::Panels;
     assert!(!vnni || isa == Isa::Avx512Vnni, "panels are VNNI's layout");
-    let xq = quantize_rows(x, m, k, w.stride, vnni);
+    let xq = quantize_rows(isa, x, m, k, w.stride, vnni);
     let mut out: Vec<f32> = Vec::with_capacity(m * n);
     let ptr = Out(out.as_mut_ptr());
     for_blocks(m, n, k, if vnni { PANEL } else { 4 }, |rows, cols| {
