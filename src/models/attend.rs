@@ -19,6 +19,9 @@ use rayon::prelude::*;
 pub(crate) use crate::generate::cache::KvView;
 
 use super::matmul::{Isa, isa};
+use crate::generate::logits::exp_sum;
+#[cfg(target_arch = "x86_64")]
+use crate::generate::logits::exp_sum512;
 
 /// An additive mask over `[rows, heads, 1, len]`, broadcast where `rows` or `heads` is 1
 /// (a padding mask `[N, 1, 1, S]`, T5's position bias `[1, H, 1, L]`), or none.
@@ -163,53 +166,6 @@ unsafe fn dot256(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// `s ← exp(s − max)` for every score, and their sum.
-fn exp_sum(scores: &mut [f32], max: f32) -> f32 {
-    let mut sum = 0f32;
-    for s in scores.iter_mut() {
-        *s = (*s - max).exp();
-        sum += *s;
-    }
-    sum
-}
-
-/// [`exp_sum`] sixteen scores at a time, with Cephes' single-precision exp (a degree-5
-/// polynomial after reducing by ln 2, scaled back by `vscalefps`; within 2 ulp of libm's
-/// `expf` over the softmax's range, x ≤ 0). libm's scalar `expf` was 6% of an int8 t5
-/// beam-search profile.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn exp_sum512(scores: &mut [f32], max: f32) -> f32 {
-    use std::arch::x86_64::*;
-    let n = scores.len();
-    unsafe {
-        let c = |v: f32| _mm512_set1_ps(v);
-        let mut sum = _mm512_setzero_ps();
-        let mut i = 0;
-        while i < n {
-            let mask: __mmask16 = if n - i >= 16 { 0xffff } else { ((1u32 << (n - i)) - 1) as u16 };
-            let p = scores.as_mut_ptr().add(i);
-            // Masked-out lanes read -inf − max: exp gives 0 and adds nothing.
-            let x = _mm512_sub_ps(_mm512_mask_loadu_ps(c(f32::NEG_INFINITY), mask, p), c(max));
-            let x = _mm512_max_ps(x, c(-87.336_55));
-            let k = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm512_mul_ps(x, c(std::f32::consts::LOG2_E)));
-            let r = _mm512_fnmadd_ps(k, c(0.693_359_4), x);
-            let r = _mm512_fnmadd_ps(k, c(-2.121_944_4e-4), r);
-            let mut y = c(1.987_569_1e-4);
-            for coef in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
-                y = _mm512_fmadd_ps(y, r, c(coef));
-            }
-            let y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), _mm512_add_ps(r, c(1.0)));
-            let e = _mm512_maskz_scalef_ps(mask, y, k);
-            _mm512_mask_storeu_ps(p, mask, e);
-            sum = _mm512_add_ps(sum, e);
-            i += 16;
-        }
-        _mm512_reduce_add_ps(sum)
-    }
-}
-
 /// `Σ a·b`, plainly.
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -253,23 +209,6 @@ fn one(
 mod tests {
     use super::*;
     use candle_core::{Device, Tensor};
-
-    #[test]
-    fn the_vector_exp_is_within_two_ulp_of_libm() {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            let xs: Vec<f32> = (0..20_000).map(|i| -(i as f32) * 0.0045).chain([0.0, -87.0, -90.0, -1e30]).collect();
-            let mut got = xs.clone();
-            let sum = unsafe { exp_sum512(&mut got, 0.0) };
-            let mut want = xs.clone();
-            let want_sum = exp_sum(&mut want, 0.0);
-            for ((g, w), x) in got.iter().zip(&want).zip(&xs) {
-                let ulp = (w.abs() * f32::EPSILON).max(f32::MIN_POSITIVE);
-                assert!((g - w).abs() <= 2.0 * ulp, "exp({x}): {g} vs {w}");
-            }
-            assert!((sum - want_sum).abs() <= 1e-5 * want_sum);
-        }
-    }
 
     /// The step equals candle's softmax(q·Kᵀ + mask)·V on strided K/V (a cache with spare
     /// capacity) and with each kind of mask broadcast.
