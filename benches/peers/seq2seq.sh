@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# svodka vs Hugging Face transformers (PyTorch CPU) vs CTranslate2 (float32, int8) on seq2seq
-# models of real shapes with random weights, measured one after another in one run: the same
-# model files, the same source ids, exactly STEPS generated tokens per sequence (EOS disabled
-# until then in every engine), the same number of threads.
+# svodka (float32 and int8) vs Hugging Face transformers (PyTorch CPU) vs CTranslate2 (float32,
+# int8) on seq2seq models of real shapes with random weights, measured one after another in one
+# run: the same model files, the same source ids, exactly STEPS generated tokens per sequence
+# (EOS disabled until then in every engine), the same number of threads. Each engine also
+# reports its load time and memory; svodka's int8 quality against its float32 is measured
+# once per shape.
 #
 #   benches/peers/seq2seq.sh [--quick] [--shapes marian,distilbart,t5] [--runs 5] [--steps 32]
 #                            [--threads 2] [--warmup 1]
@@ -76,12 +78,19 @@ measure() {
 IFS=, read -ra shape_list <<< "$shapes"
 for shape in "${shape_list[@]}"; do
   dir="$models/$shape"
+  # int8's quality cost on this shape: greedy outputs and logits against float32.
+  q=$(cd "$root" && RAYON_NUM_THREADS="$threads" cargo bench --quiet --bench seq2seq -- --model "$dir/hf" \
+      --inputs "$dir/inputs.json" --batch 32 --steps "$steps" --threads "$threads" --quality 1 | grep '^{' | tail -n 1) \
+    && printf '%s\n' "$q" | sed 's/^{/{"kind": "quality", /' >> "$results" \
+    || echo "  int8 quality on $shape: FAILED" >&2
   for c in $configs; do
     beams=${c%:*} batch=${c#*:}
     common[1]=$batch common[3]=$beams
     echo "$shape beams $beams batch $batch" >&2
     measure svodka bash -c 'cd "$0" && RAYON_NUM_THREADS="$1" cargo bench --quiet --bench seq2seq -- "${@:2}"' \
       "$root" "$threads" --model "$dir/hf" --inputs "$dir/inputs.json" "${common[@]}"
+    measure svodka-int8 bash -c 'cd "$0" && RAYON_NUM_THREADS="$1" cargo bench --quiet --bench seq2seq -- "${@:2}"' \
+      "$root" "$threads" --model "$dir/hf" --inputs "$dir/inputs.json" "${common[@]}" --dtype int8
     measure transformers "$py" "$peers" run --engine transformers --model "$dir/hf" --inputs "$dir/inputs.json" "${common[@]}"
     measure ct2-fp32 "$py" "$peers" run --engine ct2 --model "$dir/ct2-fp32" --inputs "$dir/inputs.json" "${common[@]}"
     measure ct2-int8 "$py" "$peers" run --engine ct2 --model "$dir/ct2-int8" --inputs "$dir/inputs.json" "${common[@]}"

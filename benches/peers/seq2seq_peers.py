@@ -278,7 +278,9 @@ def run_transformers(a, spec, rows):
 
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
+    t = time.perf_counter()
     model = AutoModelForSeq2SeqLM.from_pretrained(a.model, dtype=torch.float32).eval()
+    LOAD["s"] = time.perf_counter() - t
     input_ids = torch.tensor(rows, dtype=torch.long)
     mask = torch.ones_like(input_ids)
     start, eos = spec["decoder_start"], spec["eos"]
@@ -302,9 +304,11 @@ def run_ct2(a, spec, rows):
     import ctranslate2
 
     int8 = "int8" in Path(a.model).resolve().name
+    t = time.perf_counter()
     translator = ctranslate2.Translator(
         a.model, device="cpu", compute_type="int8" if int8 else "float32",
         inter_threads=1, intra_threads=a.threads)
+    LOAD["s"] = time.perf_counter() - t
     vocab = ct2_vocabulary(a.model)
     source = [[vocab[i] for i in row] for row in rows]
     eos_token = vocab[spec["eos"]]
@@ -324,6 +328,21 @@ def run_ct2(a, spec, rows):
     return f"ctranslate2-{'int8' if int8 else 'fp32'}", once
 
 
+# Seconds the engine took to load the model (set by run_transformers / run_ct2).
+LOAD = {"s": 0.0}
+
+
+def status_mb(key):
+    """A /proc/self/status memory line (VmRSS:, VmHWM:) in MiB; 0 where there is none."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def cmd_run(a):
     spec = json.load(open(a.inputs))
     rows = spec["ids"][: a.batch]
@@ -338,16 +357,24 @@ def cmd_run(a):
         once()
         secs.append(time.perf_counter() - t)
     median = statistics.median(secs)
+    # Memory as svodka's bench reports it: resident after the runs, and the peak. A Python
+    # engine's figures include the interpreter and its libraries (torch alone is ~300 MB).
     print(json.dumps({"engine": engine, "shape": shape_of(a.model), "batch": a.batch,
                       "beams": a.beams, "steps": a.steps, "threads": a.threads, "secs": secs,
-                      "median_s": median, "gen_tps": a.batch * a.steps / median}), flush=True)
+                      "median_s": median, "gen_tps": a.batch * a.steps / median,
+                      "load_s": LOAD["s"], "rss_mb": status_mb("VmRSS:"),
+                      "peak_rss_mb": status_mb("VmHWM:")}), flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
 # table
 
-ENGINES = ("svodka", "transformers", "ctranslate2-fp32", "ctranslate2-int8")
-PEERS = {"transformers": "hf", "ctranslate2-fp32": "ct2-fp32", "ctranslate2-int8": "ct2-int8"}
+ENGINES = ("svodka", "svodka-int8", "transformers", "ctranslate2-fp32", "ctranslate2-int8")
+# The ratios printed per row: (ours, theirs, column title).
+RATIOS = (("svodka", "ctranslate2-fp32", "f32/ct2"), ("svodka-int8", "ctranslate2-int8", "i8/ct2i8"),
+          ("svodka", "transformers", "f32/hf"))
+SHORT = {"svodka": "svodka", "svodka-int8": "svodka-i8", "transformers": "hf",
+         "ctranslate2-fp32": "ct2", "ctranslate2-int8": "ct2-i8"}
 
 
 def gguf_table(rows):
@@ -374,18 +401,20 @@ def cmd_table(a):
     if not rows:
         raise SystemExit(f"{a.file}: no results")
     gguf = [r for r in rows if r.get("kind") == "gguf"]
-    rows = [r for r in rows if r.get("kind") != "gguf"]
+    quality = [r for r in rows if r.get("kind") == "quality"]
+    rows = [r for r in rows if r.get("kind") not in ("gguf", "quality")]
     if not rows:
         gguf_table(gguf)
         return
-    cells = {}
+    cells, full = {}, {}
     for r in rows:  # a later line for the same cell replaces an earlier one
         cells.setdefault((r["shape"], r["beams"], r["batch"]), {})[r["engine"]] = r["gen_tps"]
+        full.setdefault(r["shape"], {}).setdefault(r["engine"], []).append(r)
     meta = {(r["steps"], r["threads"], len(r["secs"])) for r in rows}
     desc = "; ".join(f"{s} steps, {t} threads, median of {n} runs" for s, t, n in sorted(meta))
-    print(f"generated tokens/s ({desc}); ratio = svodka / peer")
-    head = f"{'shape':<11}{'decoding':<9}{'batch':>5}" + "".join(f"{e:>18}" for e in ENGINES) \
-        + "".join(f"{'/' + p:>10}" for p in PEERS.values())
+    print(f"generated tokens/s ({desc})")
+    head = f"{'shape':<11}{'decoding':<9}{'batch':>5}" + "".join(f"{SHORT[e]:>11}" for e in ENGINES) \
+        + "".join(f"{t:>10}" for _, _, t in RATIOS)
     print(head)
     print("-" * len(head))
     order = {s: i for i, s in enumerate(SHAPES)}
@@ -393,11 +422,42 @@ def cmd_table(a):
         shape, beams, batch = key
         c = cells[key]
         line = f"{shape:<11}{'greedy' if beams == 1 else f'beam{beams}':<9}{batch:>5}"
-        line += "".join(f"{c[e]:18.1f}" if e in c else f"{'-':>18}" for e in ENGINES)
-        for p in PEERS:
-            ok = "svodka" in c and p in c
-            line += f"{c['svodka'] / c[p]:10.2f}" if ok else f"{'-':>10}"
+        line += "".join(f"{c[e]:11.1f}" if e in c else f"{'-':>11}" for e in ENGINES)
+        for ours, theirs, _ in RATIOS:
+            line += f"{c[ours] / c[theirs]:10.2f}" if ours in c and theirs in c else f"{'-':>10}"
         print(line)
+    print("\nload time (s, median over the shape's runs) and memory (MiB, largest over them: "
+          "resident after the runs / peak)")
+    head = f"{'shape':<11}" + "".join(f"{SHORT[e]:>22}" for e in ENGINES)
+    print(head)
+    print("-" * len(head))
+    for shape in sorted(full, key=lambda s: (order.get(s, 99), s)):
+        line = f"{shape:<11}"
+        for e in ENGINES:
+            rs = full[shape].get(e)
+            if not rs or "load_s" not in rs[0]:
+                line += f"{'-':>22}"
+                continue
+            load = statistics.median(r["load_s"] for r in rs)
+            rss = max(r["rss_mb"] for r in rs)
+            peak = max(r["peak_rss_mb"] for r in rs)
+            line += f"{f'{load:.2f}s {rss:.0f}/{peak:.0f}':>22}"
+        print(line)
+    by_shape = {r["shape"]: r for r in rows if r["engine"] == "svodka"}
+    for shape in sorted(by_shape, key=lambda s: (order.get(s, 99), s)):
+        f32 = [r for r in full[shape].get("svodka", []) if "rss_mb" in r]
+        i8 = [r for r in full[shape].get("svodka-int8", []) if "rss_mb" in r]
+        if f32 and i8:
+            lf, li = f32[0].get("loaded_rss_mb", 0), i8[0].get("loaded_rss_mb", 0)
+            if lf:
+                print(f"{shape}: svodka int8 / f32 resident once loaded: {li:.0f} / {lf:.0f} MiB = {li / lf:.2f}")
+    if quality:
+        print("\nint8 against float32 (svodka, greedy, the first rows of the inputs, fixed length)")
+        for q in quality:
+            a8 = q["int8_vs_f32"]
+            print(f"{q['shape']:<11} equal outputs {a8['equal_sequences']}/{a8['sequences']}, equal prefix "
+                  f"{a8['equal_prefix_tokens']}/{a8['tokens']} tokens, max logit diff "
+                  f"{a8['max_logit_diff']:.4f} (max |logit| {a8['max_abs_logit']:.2f})")
     if gguf:
         gguf_table(gguf)
 
