@@ -198,6 +198,8 @@ impl KvBuffer {
 #[derive(Debug, Clone)]
 pub struct LayerCache {
     pub self_kv: KvBuffer,
+    /// `[S_rows, H, S, Dh]`: one row per encoder row; decoder row `r` reads row
+    /// `sources()[r]`.
     pub cross_k: Tensor,
     pub cross_v: Tensor,
 }
@@ -206,7 +208,8 @@ pub struct LayerCache {
 #[derive(Debug, Clone)]
 pub struct DecoderCache {
     pub layers: Vec<LayerCache>,
-    /// Additive `[N, 1, 1, S]` mask over the encoder positions.
+    /// Additive `[S_rows, 1, 1, S]` mask over the encoder positions, one row per encoder row
+    /// as the cross K/V.
     pub encoder_mask: Tensor,
     /// The encoder row each row's cross-attention K/V and mask were taken from.
     sources: Vec<u32>,
@@ -234,7 +237,7 @@ impl DecoderCache {
 
     /// Rows currently in the batch.
     pub fn rows(&self) -> Result<usize> {
-        self.encoder_mask.dim(0)
+        Ok(self.sources.len())
     }
 
     /// Positions decoded so far.
@@ -245,23 +248,20 @@ impl DecoderCache {
     /// Keep (and reorder, repeat) rows: row i of the new batch is old row `rows[i]`.
     pub(crate) fn select_rows(&mut self, rows: &[u32]) -> Result<()> {
         let idx = Tensor::new(rows, self.encoder_mask.device())?;
-        // Rows that come from the same encoder row hold the same cross-attention K/V and
-        // mask, so a reordering that leaves every row on its encoder row (beam search
-        // permuting the beams of one source, step after step) moves only the self-attention
-        // K/V. For opus-mt at beam 4 × batch 8 the cross K/V copy was 7% of the time.
-        let sources: Vec<u32> = rows.iter().map(|&r| self.sources[r as usize]).collect();
-        let cross_moves = sources != self.sources;
         for l in &mut self.layers {
             l.self_kv.select_rows(&idx, rows)?;
-            if cross_moves {
-                l.cross_k = l.cross_k.index_select(&idx, 0)?;
-                l.cross_v = l.cross_v.index_select(&idx, 0)?;
-            }
         }
-        if cross_moves {
-            self.encoder_mask = self.encoder_mask.index_select(&idx, 0)?;
-        }
-        self.sources = sources;
+        // The cross-attention K/V and the mask stay one row per encoder row: rows from the
+        // same source (the beams of one input) would hold copies of the same values. Beam
+        // search's first step made four copies of every row of them (t5-small, batch 32: 150
+        // MB), and each step then read all of them: a tenth of a beam step went to waiting on
+        // memory in the attention. The rows map to their source instead.
+        self.sources = rows.iter().map(|&r| self.sources[r as usize]).collect();
         Ok(())
+    }
+
+    /// The encoder row of each decoder row: where its cross-attention K/V and mask are.
+    pub(crate) fn sources(&self) -> &[u32] {
+        &self.sources
     }
 }

@@ -62,16 +62,22 @@ pub(crate) struct Shape {
 }
 
 /// Softmax(q·Kᵀ + mask)·V for every row and head. `q` is `[rows, heads·dh]` (already scaled
-/// where the family scales it); the result has the same layout.
-pub(crate) fn attend(q: &[f32], k: KvView, v: KvView, mask: MaskView, s: Shape) -> Vec<f32> {
+/// where the family scales it); the result has the same layout. With `sources`, row `n` reads
+/// row `sources[n]` of `k`, `v` and `mask` (the beams of one input share its cross-attention
+/// K/V); without, row `n`.
+pub(crate) fn attend(q: &[f32], k: KvView, v: KvView, mask: MaskView, s: Shape, sources: Option<&[u32]>) -> Vec<f32> {
     assert_eq!(q.len(), s.rows * s.heads * s.dh, "q is rows × heads·dh");
-    if s.len > 0 && s.rows * s.heads > 0 {
-        let end = |kv: &KvView| (s.rows - 1) * kv.row + (s.heads - 1) * kv.head + s.len * s.dh;
+    if let Some(src) = sources {
+        assert_eq!(src.len(), s.rows, "one source per row");
+    }
+    let kv_rows = sources.map_or(s.rows, |src| src.iter().max().map_or(0, |&m| m as usize + 1));
+    if s.len > 0 && kv_rows * s.heads > 0 {
+        let end = |kv: &KvView| (kv_rows - 1) * kv.row + (s.heads - 1) * kv.head + s.len * s.dh;
         assert!(k.data.len() >= end(&k) && v.data.len() >= end(&v), "K/V hold every position");
     }
     if !mask.data.is_empty() {
         assert!(mask.data.len() >= mask.rows.max(1) * mask.heads.max(1) * s.len, "the mask covers every position");
-        assert!(mask.rows == 1 || mask.rows == s.rows, "mask rows broadcast");
+        assert!(mask.rows == 1 || mask.rows >= kv_rows, "mask rows broadcast");
         assert!(mask.heads == 1 || mask.heads == s.heads, "mask heads broadcast");
     }
     let mut out = vec![0f32; q.len()];
@@ -79,6 +85,7 @@ pub(crate) fn attend(q: &[f32], k: KvView, v: KvView, mask: MaskView, s: Shape) 
     let work = |(i, out): (usize, &mut [f32])| {
         let (n, h) = (i / s.heads, i % s.heads);
         let q = &q[i * s.dh..(i + 1) * s.dh];
+        let n = sources.map_or(n, |src| src[n] as usize);
         let k = &k.data[n * k.row + h * k.head..];
         let v = &v.data[n * v.row + h * v.head..];
         let m = mask.at(n, h, s.len);
@@ -248,9 +255,20 @@ mod tests {
                 row: h * cap * dh,
                 head: cap * dh,
             };
-            let got = attend(&flat(&q), view(&kd), view(&vd), mv, Shape { rows: n, heads: h, dh, len });
+            let got = attend(&flat(&q), view(&kd), view(&vd), mv, Shape { rows: n, heads: h, dh, len }, None);
             for (g, w) in got.iter().zip(flat(&want)) {
                 assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+            }
+            // Rows mapped to their sources: row r of the result is row sources[r] of the
+            // unmapped one (queries taken from that row too).
+            let sources = [2u32, 0, 0, 1, 2];
+            let qd = flat(&q);
+            let mapped_q: Vec<f32> =
+                sources.iter().flat_map(|&r| qd[r as usize * h * dh..(r as usize + 1) * h * dh].to_vec()).collect();
+            let shape = Shape { rows: sources.len(), heads: h, dh, len };
+            let mapped = attend(&mapped_q, view(&kd), view(&vd), mv, shape, Some(&sources));
+            for (r, &src) in sources.iter().enumerate() {
+                assert_eq!(mapped[r * h * dh..(r + 1) * h * dh], got[src as usize * h * dh..(src as usize + 1) * h * dh]);
             }
         }
     }

@@ -188,13 +188,14 @@ impl Layer {
         cache: &mut LayerCache,
         self_mask: Option<&Tensor>,
         enc_mask: &Tensor,
+        sources: &[u32],
     ) -> Result<Tensor> {
         let h = residual(xs, &self.self_attn_layer_norm, self.pre, |x| {
             self.self_attn.forward_cached(x, &mut cache.self_kv, self_mask)
         })?;
         let (encoder_attn, encoder_attn_layer_norm) = self.cross();
         let h = residual(&h, encoder_attn_layer_norm, self.pre, |x| {
-            encoder_attn.attend(x, &cache.cross_k, &cache.cross_v, Some(enc_mask))
+            encoder_attn.attend_cross(x, cache, enc_mask, sources)
         })?;
         residual(&h, &self.final_layer_norm, self.pre, |x| self.ffn.forward(x))
     }
@@ -461,8 +462,9 @@ impl Seq2Seq for Bart {
             None
         };
         let enc_mask = cache.encoder_mask.clone();
+        let sources = cache.sources().to_vec();
         for (l, c) in self.decoder.iter().zip(cache.layers.iter_mut()) {
-            xs = l.decode(&xs, c, self_mask.as_ref(), &enc_mask)?;
+            xs = l.decode(&xs, c, self_mask.as_ref(), &enc_mask, &sources)?;
         }
         if let Some(n) = &self.dec_layer_norm {
             xs = n.forward(&xs)?;

@@ -15,7 +15,7 @@ use candle_nn::VarBuilder;
 use serde::Deserialize;
 
 use crate::generate::DecoderCache;
-use crate::generate::cache::{KvBuffer, KvView};
+use crate::generate::cache::{KvBuffer, KvView, LayerCache};
 
 use super::attend;
 use super::matmul::{self, PackedF32, QuantMatrix};
@@ -184,13 +184,24 @@ impl Attention {
 
     /// [`Attention::attend`] by [`super::attend`], where it applies (one position per row,
     /// float32 on the CPU, contiguous `[N, H, S, Dh]` keys and values).
-    fn attend_in_place(&self, xs: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+    fn attend_in_place(
+        &self,
+        xs: &Tensor,
+        k: &Tensor,
+        v: &Tensor,
+        mask: Option<&Tensor>,
+        sources: Option<&[u32]>,
+    ) -> Result<Option<Tensor>> {
         if !Self::one_position(xs)? || !k.is_contiguous() || !v.is_contiguous() || k.dtype() != DType::F32 {
             return Ok(None);
         }
         let n = xs.dim(0)?;
         let (kn, kh, len, dh) = k.dims4()?;
-        if (kn, kh, dh) != (n, self.heads, self.head_dim) || v.dims() != k.dims() {
+        let rows_ok = match sources {
+            Some(src) => src.len() == n && src.iter().all(|&r| (r as usize) < kn),
+            None => kn == n,
+        };
+        if !rows_ok || (kh, dh) != (self.heads, self.head_dim) || v.dims() != k.dims() {
             return Ok(None);
         }
         let q = self.queries(xs)?.contiguous()?;
@@ -199,8 +210,9 @@ impl Attention {
         fn view(data: &[f32], row: usize, head: usize) -> KvView<'_> {
             KvView { data, row, head }
         }
-        let out = self.with_mask(mask, n, len, |m| {
-            let out = with_f32(&q, |q| with_f32(k, |k| with_f32(v, |v| attend::attend(q, view(k, row, head), view(v, row, head), m, shape))))???;
+        let mask_rows = if sources.is_some() { kn } else { n };
+        let out = self.with_mask(mask, mask_rows, len, |m| {
+            let out = with_f32(&q, |q| with_f32(k, |k| with_f32(v, |v| attend::attend(q, view(k, row, head), view(v, row, head), m, shape, sources))))???;
             Ok(out)
         })?;
         out.map(|o| self.out_proj.forward(&Tensor::from_vec(o, (n, 1, self.heads * dh), xs.device())?))
@@ -225,7 +237,7 @@ impl Attention {
         let q = self.queries(xs)?.contiguous()?;
         let shape = attend::Shape { rows: n, heads: self.heads, dh: self.head_dim, len };
         let out = self
-            .with_mask(mask, n, len, |m| with_f32(&q, |q| attend::attend(q, host.keys(), host.values(), m, shape)))?
+            .with_mask(mask, n, len, |m| with_f32(&q, |q| attend::attend(q, host.keys(), host.values(), m, shape, None)))?
             .expect("the mask fits");
         self.out_proj
             .forward(&Tensor::from_vec(out, (n, 1, self.heads * self.head_dim), xs.device())?)
@@ -235,7 +247,7 @@ impl Attention {
     /// Attend from `xs` (`[N, Tq, D]`) over the given keys and values (`[N, H, Tk, Dh]`),
     /// adding `mask` (a padding or causal mask, or a position bias) to the scores.
     pub(crate) fn attend(&self, xs: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-        if let Some(out) = self.attend_in_place(xs, k, v, mask)? {
+        if let Some(out) = self.attend_in_place(xs, k, v, mask, None)? {
             return Ok(out);
         }
         let (n, t, _) = xs.dims3()?;
@@ -255,6 +267,25 @@ impl Attention {
             .transpose(1, 2)?
             .reshape((n, t, self.heads * self.head_dim))?;
         self.out_proj.forward(&out)
+    }
+
+    /// Cross-attention at a decoding step: from `xs` (`[N, t, D]`) over `cache`'s encoder K/V
+    /// and mask, which hold one row per encoder row; row `r` of `xs` reads row
+    /// `cache.sources()[r]` of them.
+    pub(crate) fn attend_cross(&self, xs: &Tensor, layer: &LayerCache, cache_mask: &Tensor, sources: &[u32]) -> Result<Tensor> {
+        let (k, v) = (&layer.cross_k, &layer.cross_v);
+        if let Some(out) = self.attend_in_place(xs, k, v, Some(cache_mask), Some(sources))? {
+            return Ok(out);
+        }
+        // Elsewhere (several positions, another dtype or device), candle's ops want the rows
+        // side by side: gather them, unless they already are.
+        let identity = sources.len() == k.dim(0)? && sources.iter().enumerate().all(|(i, &r)| r as usize == i);
+        if identity {
+            return self.attend(xs, k, v, Some(cache_mask));
+        }
+        let idx = Tensor::new(sources, k.device())?;
+        let (k, v, m) = (k.index_select(&idx, 0)?, v.index_select(&idx, 0)?, cache_mask.index_select(&idx, 0)?);
+        self.attend(xs, &k, &v, Some(&m))
     }
 
     /// Self-attention without a cache (the encoder).

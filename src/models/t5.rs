@@ -311,13 +311,14 @@ impl Seq2Seq for T5 {
             bias = bias.broadcast_add(&causal_mask(t, past, self.dtype, &self.device)?)?;
         }
         let enc_mask = cache.encoder_mask.clone();
+        let sources = cache.sources().to_vec();
         let mut xs = self.shared.forward(tokens)?;
         for (b, c) in self.decoder.iter().zip(cache.layers.iter_mut()) {
             let n = b.self_norm.forward(&xs)?;
             xs = (&xs + b.self_attn.forward_cached(&n, &mut c.self_kv, Some(&bias))?)?;
             let (cross, norm) = b.cross();
             let n = norm.forward(&xs)?;
-            xs = (&xs + cross.attend(&n, &c.cross_k, &c.cross_v, Some(&enc_mask))?)?;
+            xs = (&xs + cross.attend_cross(&n, c, &enc_mask, &sources)?)?;
             xs = (&xs + b.ffn.forward(&b.ffn_norm.forward(&xs)?)?)?;
         }
         let mut out = self.dec_final.forward(&last_position(&xs)?)?;
