@@ -1105,34 +1105,3 @@ mod tests {
         assert_eq!(xwt_i8_with(Isa::Scalar, &[1.0; 8], 1, 8, &z, None), vec![0.0]);
     }
 }
-#[cfg(test)]
-mod tmp_speed {
-    use super::*;
-    #[test]
-    #[ignore]
-    fn speed() {
-        for threads in [1, 2] {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-            pool.install(|| {
-                for &(m, k, n) in &[(32usize, 512usize, 62518usize), (128, 512, 62518), (32, 512, 512), (32, 512, 2048), (32, 2048, 512), (1, 512, 62518)] {
-                    let x = vec![0.5f32; m * k];
-                    let w = vec![0.25f32; n * k];
-                    let p = PackedF32::pack(&w, n, k);
-                    let q = QuantMatrix::quantize(&w, n, k);
-                    let reps = (2_000_000_000usize / (m * n * k)).max(3);
-                    let t = std::time::Instant::now();
-                    for _ in 0..reps { std::hint::black_box(xwt_packed_f32(&x, m, k, &p, None)); }
-                    let f = t.elapsed().as_secs_f64() / reps as f64;
-                    let t = std::time::Instant::now();
-                    for _ in 0..reps { std::hint::black_box(xwt_i8(&x, m, k, &q, None)); }
-                    let i = t.elapsed().as_secs_f64() / reps as f64;
-                    let t = std::time::Instant::now();
-                    for _ in 0..reps { std::hint::black_box(xwt_f32(&x, m, k, &w, n, None)); }
-                    let d = t.elapsed().as_secs_f64() / reps as f64;
-                    let g = 2.0 * (m * n * k) as f64 / 1e9;
-                    println!("threads {threads} {m}x{k}x{n}: packed {:.1} GFLOP/s, int8 {:.1} GOP/s, dot {:.1}", g / f, g / i, g / d);
-                }
-            });
-        }
-    }
-}
