@@ -113,10 +113,7 @@ fn main() {
     } else {
         (sorted[runs / 2 - 1] + sorted[runs / 2]) / 2.0
     };
-    let shape = model
-        .parent()
-        .and_then(|p| p.file_name())
-        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    let shape = shape_of(&model);
     println!(
         "{}",
         serde_json::json!({
@@ -142,14 +139,19 @@ fn quality(model: &std::path::Path, rows: &[Vec<u32>], steps: usize) {
     };
     let cfg = generation_settings(model, None, &overrides, "bench").expect("generation settings");
     let a = svodka::bench::agreement::agreement(f32.as_ref(), int8.as_ref(), rows, &cfg).expect("compare");
-    let shape = model
-        .parent()
-        .and_then(|p| p.file_name())
-        .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+    let shape = shape_of(model);
     println!(
         "{}",
         serde_json::json!({"shape": shape, "steps": steps, "int8_vs_f32": a, "equal_share": a.equal_share()})
     );
+}
+
+/// The shape a model directory belongs to: `.models/<shape>/hf` → `<shape>`.
+fn shape_of(model: &std::path::Path) -> String {
+    model
+        .parent()
+        .and_then(|p| p.file_name())
+        .map_or(String::new(), |n| n.to_string_lossy().into_owned())
 }
 
 /// A `/proc/self/status` memory line (`VmRSS:`, `VmHWM:`) in MiB; 0 where there is none.

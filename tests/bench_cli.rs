@@ -46,7 +46,10 @@ fn the_fixture_suite_writes_json_markdown_and_svg() {
     // 6 models: marian greedy on 2 tasks, marian beam 4, marian int8, bart, the GGUF on 2,
     // lead-3 on 2.
     assert_eq!(results.len(), 9, "{results:#?}");
-    let int8 = results.iter().find(|r| r["model"] == "marian-tiny int8").expect("the int8 model");
+    let int8 = results
+        .iter()
+        .find(|r| r["model"] == "marian-tiny int8")
+        .expect("the int8 model");
     assert_eq!(int8["manifest"]["model"]["dtype"], "int8", "{int8}");
     let mut pairs: Vec<(String, String)> = results
         .iter()

@@ -25,7 +25,9 @@ const VARIANTS: &[&str] = &[
 ];
 
 fn dir(variant: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(variant)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(variant)
 }
 
 fn measure(variant: &str) -> Agreement {

@@ -159,7 +159,10 @@ fn model_cards_and_offline_errors() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("source_lang = \"en\""), "{text}");
-    assert!(text.contains("# dtypes: f32, f16, bf16, int8 (`translate.dtype`"), "{text}");
+    assert!(
+        text.contains("# dtypes: f32, f16, bf16, int8 (`translate.dtype`"),
+        "{text}"
+    );
 
     let out = svodka(tmp.path(), &["models", "fetch", "opus-mt-ru-en"]);
     assert_eq!(out.status.code(), Some(1));

@@ -73,10 +73,16 @@ pub(crate) fn attend(q: &[f32], k: KvView, v: KvView, mask: MaskView, s: Shape, 
     let kv_rows = sources.map_or(s.rows, |src| src.iter().max().map_or(0, |&m| m as usize + 1));
     if s.len > 0 && kv_rows * s.heads > 0 {
         let end = |kv: &KvView| (kv_rows - 1) * kv.row + (s.heads - 1) * kv.head + s.len * s.dh;
-        assert!(k.data.len() >= end(&k) && v.data.len() >= end(&v), "K/V hold every position");
+        assert!(
+            k.data.len() >= end(&k) && v.data.len() >= end(&v),
+            "K/V hold every position"
+        );
     }
     if !mask.data.is_empty() {
-        assert!(mask.data.len() >= mask.rows.max(1) * mask.heads.max(1) * s.len, "the mask covers every position");
+        assert!(
+            mask.data.len() >= mask.rows.max(1) * mask.heads.max(1) * s.len,
+            "the mask covers every position"
+        );
         assert!(mask.rows == 1 || mask.rows >= kv_rows, "mask rows broadcast");
         assert!(mask.heads == 1 || mask.heads == s.heads, "mask heads broadcast");
     }
@@ -108,7 +114,10 @@ pub(crate) fn attend(q: &[f32], k: KvView, v: KvView, mask: MaskView, s: Shape, 
     if pairs * s.len * s.dh < 1 << 14 {
         out.chunks_mut(s.dh.max(1)).enumerate().for_each(work);
     } else {
-        out.par_chunks_mut(s.dh.max(1)).enumerate().with_min_len(4).for_each(work);
+        out.par_chunks_mut(s.dh.max(1))
+            .enumerate()
+            .with_min_len(4)
+            .for_each(work);
     }
     out
 }
@@ -116,7 +125,16 @@ pub(crate) fn attend(q: &[f32], k: KvView, v: KvView, mask: MaskView, s: Shape, 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 unsafe fn one_avx512(q: &[f32], k: &[f32], v: &[f32], m: Option<&[f32]>, len: usize, out: &mut [f32]) {
-    one(q, k, v, m, len, out, |a, b| unsafe { dot512(a, b) }, |s, max| unsafe { exp_sum512(s, max) })
+    one(
+        q,
+        k,
+        v,
+        m,
+        len,
+        out,
+        |a, b| unsafe { dot512(a, b) },
+        |s, max| unsafe { exp_sum512(s, max) },
+    )
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -141,7 +159,11 @@ unsafe fn dot512(a: &[f32], b: &[f32]) -> f32 {
         }
         if i < n {
             let m: __mmask16 = ((1u32 << (n - i)) - 1) as u16;
-            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, pa.add(i)), _mm512_maskz_loadu_ps(m, pb.add(i)), acc);
+            acc = _mm512_fmadd_ps(
+                _mm512_maskz_loadu_ps(m, pa.add(i)),
+                _mm512_maskz_loadu_ps(m, pb.add(i)),
+                acc,
+            );
         }
         _mm512_reduce_add_ps(acc)
     }
@@ -181,6 +203,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// One (row, head): scores over `len` positions, softmax as candle computes it (max
 /// subtracted, exponentials over their sum), then the weighted sum of the values.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn one(
     q: &[f32],
     k: &[f32],
@@ -255,7 +278,19 @@ mod tests {
                 row: h * cap * dh,
                 head: cap * dh,
             };
-            let got = attend(&flat(&q), view(&kd), view(&vd), mv, Shape { rows: n, heads: h, dh, len }, None);
+            let got = attend(
+                &flat(&q),
+                view(&kd),
+                view(&vd),
+                mv,
+                Shape {
+                    rows: n,
+                    heads: h,
+                    dh,
+                    len,
+                },
+                None,
+            );
             for (g, w) in got.iter().zip(flat(&want)) {
                 assert!((g - w).abs() < 1e-5, "{g} vs {w}");
             }
@@ -263,12 +298,22 @@ mod tests {
             // unmapped one (queries taken from that row too).
             let sources = [2u32, 0, 0, 1, 2];
             let qd = flat(&q);
-            let mapped_q: Vec<f32> =
-                sources.iter().flat_map(|&r| qd[r as usize * h * dh..(r as usize + 1) * h * dh].to_vec()).collect();
-            let shape = Shape { rows: sources.len(), heads: h, dh, len };
+            let mapped_q: Vec<f32> = sources
+                .iter()
+                .flat_map(|&r| qd[r as usize * h * dh..(r as usize + 1) * h * dh].to_vec())
+                .collect();
+            let shape = Shape {
+                rows: sources.len(),
+                heads: h,
+                dh,
+                len,
+            };
             let mapped = attend(&mapped_q, view(&kd), view(&vd), mv, shape, Some(&sources));
             for (r, &src) in sources.iter().enumerate() {
-                assert_eq!(mapped[r * h * dh..(r + 1) * h * dh], got[src as usize * h * dh..(src as usize + 1) * h * dh]);
+                assert_eq!(
+                    mapped[r * h * dh..(r + 1) * h * dh],
+                    got[src as usize * h * dh..(src as usize + 1) * h * dh]
+                );
             }
         }
     }

@@ -175,11 +175,23 @@ impl Attention {
         let Ok((mr, mh, one, ml)) = m.dims4() else {
             return Ok(None);
         };
-        if one != 1 || ml != len || !(mr == 1 || mr == rows) || !(mh == 1 || mh == self.heads) || m.dtype() != DType::F32 {
+        if one != 1
+            || ml != len
+            || !(mr == 1 || mr == rows)
+            || !(mh == 1 || mh == self.heads)
+            || m.dtype() != DType::F32
+        {
             return Ok(None);
         }
         let m = m.contiguous()?;
-        with_f32(&m, |data| f(attend::MaskView { data, rows: mr, heads: mh }))?.map(Some)
+        with_f32(&m, |data| {
+            f(attend::MaskView {
+                data,
+                rows: mr,
+                heads: mh,
+            })
+        })?
+        .map(Some)
     }
 
     /// [`Attention::attend`] by [`super::attend`], where it applies (one position per row,
@@ -205,23 +217,42 @@ impl Attention {
             return Ok(None);
         }
         let q = self.queries(xs)?.contiguous()?;
-        let shape = attend::Shape { rows: n, heads: self.heads, dh, len };
+        let shape = attend::Shape {
+            rows: n,
+            heads: self.heads,
+            dh,
+            len,
+        };
         let (row, head) = (self.heads * len * dh, len * dh);
         fn view(data: &[f32], row: usize, head: usize) -> KvView<'_> {
             KvView { data, row, head }
         }
         let mask_rows = if sources.is_some() { kn } else { n };
         let out = self.with_mask(mask, mask_rows, len, |m| {
-            let out = with_f32(&q, |q| with_f32(k, |k| with_f32(v, |v| attend::attend(q, view(k, row, head), view(v, row, head), m, shape, sources))))???;
+            let out = with_f32(&q, |q| {
+                with_f32(k, |k| {
+                    with_f32(v, |v| {
+                        attend::attend(q, view(k, row, head), view(v, row, head), m, shape, sources)
+                    })
+                })
+            })???;
             Ok(out)
         })?;
-        out.map(|o| self.out_proj.forward(&Tensor::from_vec(o, (n, 1, self.heads * dh), xs.device())?))
-            .transpose()
+        out.map(|o| {
+            self.out_proj
+                .forward(&Tensor::from_vec(o, (n, 1, self.heads * dh), xs.device())?)
+        })
+        .transpose()
     }
 
     /// [`Attention::forward_cached`] by [`super::attend`] over the cache's host buffers, where
     /// it applies.
-    fn forward_cached_in_place(&self, xs: &Tensor, cache: &mut KvBuffer, mask: Option<&Tensor>) -> Result<Option<Tensor>> {
+    fn forward_cached_in_place(
+        &self,
+        xs: &Tensor,
+        cache: &mut KvBuffer,
+        mask: Option<&Tensor>,
+    ) -> Result<Option<Tensor>> {
         if !Self::one_position(xs)? || !cache.takes_host() {
             return Ok(None);
         }
@@ -231,13 +262,25 @@ impl Attention {
         if self.with_mask(mask, n, len, |_| Ok(()))?.is_none() {
             return Ok(None);
         }
-        let (k, v) = (self.k_proj.forward(xs)?.contiguous()?, self.v_proj.forward(xs)?.contiguous()?);
+        let (k, v) = (
+            self.k_proj.forward(xs)?.contiguous()?,
+            self.v_proj.forward(xs)?.contiguous()?,
+        );
         let host = cache.host_mut().expect("takes host buffers");
-        with_f32(&k, |k| with_f32(&v, |v| host.append(k, v, n, self.heads, self.head_dim)))???;
+        with_f32(&k, |k| {
+            with_f32(&v, |v| host.append(k, v, n, self.heads, self.head_dim))
+        })???;
         let q = self.queries(xs)?.contiguous()?;
-        let shape = attend::Shape { rows: n, heads: self.heads, dh: self.head_dim, len };
+        let shape = attend::Shape {
+            rows: n,
+            heads: self.heads,
+            dh: self.head_dim,
+            len,
+        };
         let out = self
-            .with_mask(mask, n, len, |m| with_f32(&q, |q| attend::attend(q, host.keys(), host.values(), m, shape, None)))?
+            .with_mask(mask, n, len, |m| {
+                with_f32(&q, |q| attend::attend(q, host.keys(), host.values(), m, shape, None))
+            })?
             .expect("the mask fits");
         self.out_proj
             .forward(&Tensor::from_vec(out, (n, 1, self.heads * self.head_dim), xs.device())?)
@@ -272,7 +315,13 @@ impl Attention {
     /// Cross-attention at a decoding step: from `xs` (`[N, t, D]`) over `cache`'s encoder K/V
     /// and mask, which hold one row per encoder row; row `r` of `xs` reads row
     /// `cache.sources()[r]` of them.
-    pub(crate) fn attend_cross(&self, xs: &Tensor, layer: &LayerCache, cache_mask: &Tensor, sources: &[u32]) -> Result<Tensor> {
+    pub(crate) fn attend_cross(
+        &self,
+        xs: &Tensor,
+        layer: &LayerCache,
+        cache_mask: &Tensor,
+        sources: &[u32],
+    ) -> Result<Tensor> {
         let (k, v) = (&layer.cross_k, &layer.cross_v);
         if let Some(out) = self.attend_in_place(xs, k, v, Some(cache_mask), Some(sources))? {
             return Ok(out);
@@ -284,7 +333,11 @@ impl Attention {
             return self.attend(xs, k, v, Some(cache_mask));
         }
         let idx = Tensor::new(sources, k.device())?;
-        let (k, v, m) = (k.index_select(&idx, 0)?, v.index_select(&idx, 0)?, cache_mask.index_select(&idx, 0)?);
+        let (k, v, m) = (
+            k.index_select(&idx, 0)?,
+            v.index_select(&idx, 0)?,
+            cache_mask.index_select(&idx, 0)?,
+        );
         self.attend(xs, &k, &v, Some(&m))
     }
 
@@ -450,7 +503,10 @@ impl Linear {
             (WeightFormat::AsLoaded, Weight::Dense(w)) if packs(w) => Weight::Packed(Arc::new(pack(w)?)),
             _ => return Ok(self),
         };
-        Ok(Linear { weight, bias: self.bias })
+        Ok(Linear {
+            weight,
+            bias: self.bias,
+        })
     }
 
     /// `(rows, width)` of `xs` seen as a matrix, and the output's shape.
@@ -638,7 +694,10 @@ mod tests {
     }
 
     fn worst(a: &[f32], e: &[f32]) -> f32 {
-        a.iter().zip(e).map(|(x, y)| (x - y).abs() / (1.0 + y.abs())).fold(0f32, f32::max)
+        a.iter()
+            .zip(e)
+            .map(|(x, y)| (x - y).abs() / (1.0 + y.abs()))
+            .fold(0f32, f32::max)
     }
 
     /// Every path of the layer — the kernels, the one-row split of the fallback, int8 —
@@ -657,7 +716,13 @@ mod tests {
                 let int8 = ours.clone().into_format(WeightFormat::Int8).unwrap();
                 let packed = ours.clone().into_format(WeightFormat::AsLoaded).unwrap();
                 let theirs = candle_nn::Linear::new(w.clone(), bias);
-                for shape in [vec![1, 400], vec![1, 1, 400], vec![3, 400], vec![2, 1, 400], vec![2, 9, 400]] {
+                for shape in [
+                    vec![1, 400],
+                    vec![1, 1, 400],
+                    vec![3, 400],
+                    vec![2, 1, 400],
+                    vec![2, 9, 400],
+                ] {
                     let xs = Tensor::randn(0f32, 1.0, shape.as_slice(), &dev).unwrap();
                     let e = theirs.forward(&xs).unwrap();
                     let a = ours.forward(&xs).unwrap();
@@ -674,7 +739,10 @@ mod tests {
                     assert_eq!(q.dims(), e.dims());
                     // |x| ≲ 4.5, |w| ≲ 0.25: 400 products, each off by under
                     // (4.5 · 0.25 + 0.25 · 4.5) / 254.
-                    assert!(worst(&values(&q), &values(&e)) < 400.0 * 2.25 / 254.0 / 4.0, "{shape:?} int8");
+                    assert!(
+                        worst(&values(&q), &values(&e)) < 400.0 * 2.25 / 254.0 / 4.0,
+                        "{shape:?} int8"
+                    );
                 }
             }
         });
@@ -699,7 +767,10 @@ mod tests {
         let xs = Tensor::randn(0f32, 1.0, (2, 24), &dev).unwrap();
         let (a, e) = (q.tied_head().forward(&xs).unwrap(), f.tied_head().forward(&xs).unwrap());
         assert!(worst(&values(&a), &values(&e)) < 0.1);
-        let (a, e) = (f.tied_head().forward(&xs).unwrap(), plain.tied_head().forward(&xs).unwrap());
+        let (a, e) = (
+            f.tied_head().forward(&xs).unwrap(),
+            plain.tied_head().forward(&xs).unwrap(),
+        );
         assert!(worst(&values(&a), &values(&e)) < 1e-5);
         for t in [&f, &q] {
             let err = t.forward(&Tensor::new(&[50u32], &dev).unwrap()).unwrap_err();

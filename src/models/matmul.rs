@@ -77,6 +77,13 @@ struct Out(*mut f32);
 unsafe impl Send for Out {}
 unsafe impl Sync for Out {}
 
+impl Out {
+    /// The pointer. A method, so that closures capture the `Out` (Send) and not its field.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// Below this many multiply-adds one thread does the whole product.
 const PARALLEL_MIN: usize = 1 << 16;
 /// Rows of `x` per task: enough to reuse each block of `W` many times, few enough to stay in
@@ -131,14 +138,13 @@ pub(crate) fn xwt_f32_with(
     let mut out: Vec<f32> = Vec::with_capacity(m * n);
     let ptr = Out(out.as_mut_ptr());
     for_blocks(m, n, k, 4, |rows, cols| {
-        let ptr = ptr;
         // SAFETY: the detected instruction set is available; tiles write disjoint parts of
         // `out`, which outlives the call; every index stays within the slices' lengths.
         #[cfg(target_arch = "x86_64")]
         unsafe {
             match isa {
-                Isa::Avx512Vnni | Isa::Avx512 => x86::f32_block_512(x, k, w, n, bias, rows, cols, ptr.0),
-                Isa::Avx2 => x86::f32_block_256(x, k, w, n, bias, rows, cols, ptr.0),
+                Isa::Avx512Vnni | Isa::Avx512 => x86::f32_block_512(x, k, w, n, bias, rows, cols, ptr.get()),
+                Isa::Avx2 => x86::f32_block_256(x, k, w, n, bias, rows, cols, ptr.get()),
                 Isa::Scalar => unreachable!(),
             }
         }
@@ -171,14 +177,16 @@ impl PackedF32 {
         let panels = rows.div_ceil(PANEL);
         let mut data = vec![0f32; panels * cols * PANEL];
         use rayon::prelude::*;
-        data.par_chunks_mut((cols * PANEL).max(1)).enumerate().for_each(|(p, panel)| {
-            for r in p * PANEL..((p + 1) * PANEL).min(rows) {
-                let c = r - p * PANEL;
-                for (k, v) in w[r * cols..(r + 1) * cols].iter().enumerate() {
-                    panel[k * PANEL + c] = *v;
+        data.par_chunks_mut((cols * PANEL).max(1))
+            .enumerate()
+            .for_each(|(p, panel)| {
+                for r in p * PANEL..((p + 1) * PANEL).min(rows) {
+                    let c = r - p * PANEL;
+                    for (k, v) in w[r * cols..(r + 1) * cols].iter().enumerate() {
+                        panel[k * PANEL + c] = *v;
+                    }
                 }
-            }
-        });
+            });
         PackedF32 { rows, cols, data }
     }
 
@@ -204,7 +212,10 @@ impl PackedF32 {
 pub(crate) fn xwt_packed_f32(x: &[f32], m: usize, k: usize, w: &PackedF32, bias: Option<&[f32]>) -> Vec<f32> {
     assert_eq!(x.len(), m * k, "x is m × k");
     assert_eq!(w.cols, k, "x's width is W's");
-    assert!(matches!(isa(), Isa::Avx512 | Isa::Avx512Vnni), "packed weights need AVX-512");
+    assert!(
+        matches!(isa(), Isa::Avx512 | Isa::Avx512Vnni),
+        "packed weights need AVX-512"
+    );
     let n = w.rows;
     if let Some(b) = bias {
         assert_eq!(b.len(), n, "one bias per output");
@@ -212,11 +223,10 @@ pub(crate) fn xwt_packed_f32(x: &[f32], m: usize, k: usize, w: &PackedF32, bias:
     let mut out: Vec<f32> = Vec::with_capacity(m * n);
     let ptr = Out(out.as_mut_ptr());
     for_blocks(m, n, k, PANEL, |rows, cols| {
-        let ptr = ptr;
         // SAFETY: AVX-512 is available (asserted); tiles write disjoint parts of `out`.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            x86::packed_f32_block(x, k, w, bias, rows, cols, ptr.0)
+            x86::packed_f32_block(x, k, w, bias, rows, cols, ptr.get())
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (rows, cols, ptr);
@@ -304,18 +314,25 @@ impl QuantMatrix {
                 *s = quantize_row(w, q);
                 *sh = 128 * q.iter().map(|&v| i32::from(v)).sum::<i32>();
             });
-        let layout = if isa == Isa::Avx512Vnni { Layout::Panels } else { Layout::Rows };
+        let layout = if isa == Isa::Avx512Vnni {
+            Layout::Panels
+        } else {
+            Layout::Rows
+        };
         if layout == Layout::Panels {
             let groups = stride / 4;
             let mut panels = vec![0i8; q.len()];
-            panels.par_chunks_mut(PANEL * stride).enumerate().for_each(|(p, panel)| {
-                for c in 0..PANEL {
-                    let row = &q[(p * PANEL + c) * stride..(p * PANEL + c + 1) * stride];
-                    for g in 0..groups {
-                        panel[(g * PANEL + c) * 4..(g * PANEL + c) * 4 + 4].copy_from_slice(&row[4 * g..4 * g + 4]);
+            panels
+                .par_chunks_mut(PANEL * stride)
+                .enumerate()
+                .for_each(|(p, panel)| {
+                    for c in 0..PANEL {
+                        let row = &q[(p * PANEL + c) * stride..(p * PANEL + c + 1) * stride];
+                        for g in 0..groups {
+                            panel[(g * PANEL + c) * 4..(g * PANEL + c) * 4 + 4].copy_from_slice(&row[4 * g..4 * g + 4]);
+                        }
                     }
-                }
-            });
+                });
             q = panels;
         }
         QuantMatrix {
@@ -382,10 +399,16 @@ fn quantize_rows(isa: Isa, x: &[f32], m: usize, k: usize, stride: usize, shifted
         quantize_x(x, q, s, shifted)
     };
     if m * k < 1 << 16 {
-        q.chunks_mut(stride).zip(scale.iter_mut()).zip(x.chunks(k.max(1))).for_each(one);
+        q.chunks_mut(stride)
+            .zip(scale.iter_mut())
+            .zip(x.chunks(k.max(1)))
+            .for_each(one);
     } else {
         use rayon::prelude::*;
-        q.par_chunks_mut(stride).zip(scale.par_iter_mut()).zip(x.par_chunks(k.max(1))).for_each(one);
+        q.par_chunks_mut(stride)
+            .zip(scale.par_iter_mut())
+            .zip(x.par_chunks(k.max(1)))
+            .for_each(one);
     }
     QuantRows { q, scale }
 }
@@ -409,7 +432,13 @@ fn quantize_x(x: &[f32], q: &mut [i8], s: &mut f32, shifted: bool) {
 unsafe fn quantize_x_avx512(x: &[f32], q: &mut [i8], s: &mut f32, shifted: bool) {
     use std::arch::x86_64::*;
     let n = x.len();
-    let tail = |i: usize| -> __mmask16 { if n - i >= 16 { 0xffff } else { ((1u32 << (n - i)) - 1) as u16 } };
+    let tail = |i: usize| -> __mmask16 {
+        if n - i >= 16 {
+            0xffff
+        } else {
+            ((1u32 << (n - i)) - 1) as u16
+        }
+    };
     unsafe {
         let mut m = _mm512_setzero_ps();
         let mut i = 0;
@@ -464,15 +493,14 @@ pub(crate) fn xwt_i8_with(isa: Isa, x: &[f32], m: usize, k: usize, w: &QuantMatr
     let mut out: Vec<f32> = Vec::with_capacity(m * n);
     let ptr = Out(out.as_mut_ptr());
     for_blocks(m, n, k, if vnni { PANEL } else { 4 }, |rows, cols| {
-        let ptr = ptr;
         // SAFETY: as in `xwt_f32_with`; the int8 rows of `xq` and `w` share the stride.
         unsafe {
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                _ if vnni => x86::i8_block_vnni(&xq, w, bias, rows, cols, ptr.0),
+                _ if vnni => x86::i8_block_vnni(&xq, w, bias, rows, cols, ptr.get()),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512Vnni | Isa::Avx512 | Isa::Avx2 => x86::i8_block_256(&xq, w, bias, rows, cols, ptr.0),
-                _ => i8_block_scalar(&xq, w, bias, rows, cols, ptr.0),
+                Isa::Avx512Vnni | Isa::Avx512 | Isa::Avx2 => x86::i8_block_256(&xq, w, bias, rows, cols, ptr.get()),
+                _ => i8_block_scalar(&xq, w, bias, rows, cols, ptr.get()),
             }
         }
     });
@@ -570,7 +598,19 @@ mod x86 {
         let (xp, wp) = (x.as_ptr(), w.as_ptr());
         let bp = bias.map_or(std::ptr::null(), |b| b.as_ptr());
         tiles(rows, cols, 4, |i, mr, j, nr| unsafe {
-            by_size!(f32_tile_512, mr, nr, (xp.add(i * k), wp.add(j * k), k, out.add(i * n + j), n, if bp.is_null() { bp } else { bp.add(j) }))
+            by_size!(
+                f32_tile_512,
+                mr,
+                nr,
+                (
+                    xp.add(i * k),
+                    wp.add(j * k),
+                    k,
+                    out.add(i * n + j),
+                    n,
+                    if bp.is_null() { bp } else { bp.add(j) }
+                )
+            )
         });
     }
 
@@ -638,7 +678,19 @@ mod x86 {
         let bp = bias.map_or(std::ptr::null(), |b| b.as_ptr());
         // Sixteen vector registers: 4 × 3 accumulators, three of W, one of x.
         tiles(rows, cols, 3, |i, mr, j, nr| unsafe {
-            by_size!(f32_tile_256, mr, nr, (xp.add(i * k), wp.add(j * k), k, out.add(i * n + j), n, if bp.is_null() { bp } else { bp.add(j) }))
+            by_size!(
+                f32_tile_256,
+                mr,
+                nr,
+                (
+                    xp.add(i * k),
+                    wp.add(j * k),
+                    k,
+                    out.add(i * n + j),
+                    n,
+                    if bp.is_null() { bp } else { bp.add(j) }
+                )
+            )
         });
     }
 
@@ -762,7 +814,18 @@ mod x86 {
                 while i < rows.end {
                     let mr = MR.min(rows.end - i);
                     unsafe {
-                        let args = (xp.add(i * k + c0), k, kc, panel.add(c0 * PANEL), b, valid, out.add(i * n + j), n, first, last);
+                        let args = (
+                            xp.add(i * k + c0),
+                            k,
+                            kc,
+                            panel.add(c0 * PANEL),
+                            b,
+                            valid,
+                            out.add(i * n + j),
+                            n,
+                            first,
+                            last,
+                        );
                         by_rows!(packed_f32_tile, mr, (args))
                     }
                     i += mr;
@@ -776,7 +839,18 @@ mod x86 {
         }
     }
 
-    type PackedArgs = (*const f32, usize, usize, *const f32, *const f32, usize, *mut f32, usize, bool, bool);
+    type PackedArgs = (
+        *const f32,
+        usize,
+        usize,
+        *const f32,
+        *const f32,
+        usize,
+        *mut f32,
+        usize,
+        bool,
+        bool,
+    );
 
     /// `R` rows of `x` (row stride `ldx`) against `kc` inputs of one panel, starting from
     /// zero (`first`) or from the partial sums in `out`, adding the bias at the `last` pass.
@@ -894,8 +968,14 @@ mod x86 {
                 let sxi = _mm512_set1_ps(*sx.add(i));
                 // As `dequant`: (sum as f32) · (sx · sw) + b, in that order, so that every
                 // instruction set rounds alike.
-                let y0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[0], sh0)), _mm512_mul_ps(sxi, sw0));
-                let y1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[1], sh1)), _mm512_mul_ps(sxi, sw1));
+                let y0 = _mm512_mul_ps(
+                    _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[0], sh0)),
+                    _mm512_mul_ps(sxi, sw0),
+                );
+                let y1 = _mm512_mul_ps(
+                    _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[1], sh1)),
+                    _mm512_mul_ps(sxi, sw1),
+                );
                 _mm512_mask_storeu_ps(out.add(i * ldo), m0, _mm512_add_ps(y0, b0));
                 _mm512_mask_storeu_ps(out.add(i * ldo + 16), m1, _mm512_add_ps(y1, b1));
             }
@@ -1006,8 +1086,16 @@ mod tests {
 
     /// Shapes with every remainder: rows and columns not multiples of the tiles, widths not
     /// multiples of the vectors, and products large enough to be split across threads.
-    const SHAPES: &[(usize, usize, usize)] =
-        &[(1, 1, 1), (1, 16, 5), (3, 7, 9), (5, 33, 13), (7, 100, 70), (1, 512, 701), (37, 257, 300), (130, 64, 67)];
+    const SHAPES: &[(usize, usize, usize)] = &[
+        (1, 1, 1),
+        (1, 16, 5),
+        (3, 7, 9),
+        (5, 33, 13),
+        (7, 100, 70),
+        (1, 512, 701),
+        (37, 257, 300),
+        (130, 64, 67),
+    ];
 
     #[test]
     fn f32_products_equal_the_plain_sum() {
@@ -1015,7 +1103,11 @@ mod tests {
         pool.install(|| {
             for isa in available() {
                 for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
-                    let (x, w, b) = (lcg(seed as u64, m * k, 2.0), lcg(99 + seed as u64, n * k, 0.2), lcg(7, n, 1.0));
+                    let (x, w, b) = (
+                        lcg(seed as u64, m * k, 2.0),
+                        lcg(99 + seed as u64, n * k, 0.2),
+                        lcg(7, n, 1.0),
+                    );
                     for bias in [None, Some(b.as_slice())] {
                         let expect = naive(&x, m, k, &w, n, bias);
                         let Some(got) = xwt_f32_with(isa, &x, m, k, &w, n, bias) else {
@@ -1023,7 +1115,10 @@ mod tests {
                             continue;
                         };
                         for (g, e) in got.iter().zip(&expect) {
-                            assert!((g - e).abs() <= 1e-5 * (1.0 + e.abs()) * (k as f32).sqrt(), "{isa:?} {m}×{k}×{n}: {g} vs {e}");
+                            assert!(
+                                (g - e).abs() <= 1e-5 * (1.0 + e.abs()) * (k as f32).sqrt(),
+                                "{isa:?} {m}×{k}×{n}: {g} vs {e}"
+                            );
                         }
                     }
                 }
@@ -1036,7 +1131,11 @@ mod tests {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
         pool.install(|| {
             for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
-                let (x, w, b) = (lcg(seed as u64, m * k, 2.0), lcg(99 + seed as u64, n * k, 0.2), lcg(7, n, 1.0));
+                let (x, w, b) = (
+                    lcg(seed as u64, m * k, 2.0),
+                    lcg(99 + seed as u64, n * k, 0.2),
+                    lcg(7, n, 1.0),
+                );
                 let q = QuantMatrix::quantize_for(Isa::Scalar, &w, n, k);
                 let expect = naive(&x, m, k, &w, n, Some(&b));
                 let scalar = xwt_i8_with(Isa::Scalar, &x, m, k, &q, Some(&b));
@@ -1070,7 +1169,11 @@ mod tests {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(3).build().unwrap();
         pool.install(|| {
             for (seed, &(m, k, n)) in SHAPES.iter().enumerate() {
-                let (x, w, b) = (lcg(seed as u64, m * k, 2.0), lcg(99 + seed as u64, n * k, 0.2), lcg(7, n, 1.0));
+                let (x, w, b) = (
+                    lcg(seed as u64, m * k, 2.0),
+                    lcg(99 + seed as u64, n * k, 0.2),
+                    lcg(7, n, 1.0),
+                );
                 let p = PackedF32::pack(&w, n, k);
                 let mut row = vec![0f32; k];
                 for r in [0, n / 2, n - 1] {
@@ -1081,7 +1184,10 @@ mod tests {
                     let expect = naive(&x, m, k, &w, n, bias);
                     let got = xwt_packed_f32(&x, m, k, &p, bias);
                     for (g, e) in got.iter().zip(&expect) {
-                        assert!((g - e).abs() <= 1e-5 * (1.0 + e.abs()) * (k as f32).sqrt(), "{m}×{k}×{n}: {g} vs {e}");
+                        assert!(
+                            (g - e).abs() <= 1e-5 * (1.0 + e.abs()) * (k as f32).sqrt(),
+                            "{m}×{k}×{n}: {g} vs {e}"
+                        );
                     }
                 }
             }

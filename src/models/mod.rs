@@ -14,12 +14,12 @@
 //! self-attention cache by concatenation, and have no beam search; a batch pipeline needs all
 //! of that, so the families are written here on candle-core / candle-nn, in candle's style.
 
+pub(crate) mod attend;
 pub mod bart;
 pub mod card;
 pub mod hub;
 pub mod layers;
 pub mod llm;
-pub(crate) mod attend;
 pub(crate) mod matmul;
 pub mod t5;
 pub mod weights;
@@ -275,10 +275,13 @@ pub(crate) fn load_seq2seq_with(
 ) -> Result<Box<dyn Seq2Seq>, ModelError> {
     let files = weights::discover(dir)?;
     let vb = files.var_builder(precision.dtype(), device)?;
-    let model = cfg.with_weights(precision.weights()).build(vb).map_err(|source| ModelError::Weights {
-        path: files.primary().unwrap_or(dir).to_path_buf(),
-        source,
-    })?;
+    let model = cfg
+        .with_weights(precision.weights())
+        .build(vb)
+        .map_err(|source| ModelError::Weights {
+            path: files.primary().unwrap_or(dir).to_path_buf(),
+            source,
+        })?;
     // Building copied each tensor out of the checkpoint, then packed or quantised the copy
     // and dropped it; the allocator (mimalloc, see lib.rs) would keep those pages for reuse.
     // Give them back, so that resident memory is the model's (int8 opus-mt: 0.3× instead of

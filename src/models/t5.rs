@@ -22,8 +22,8 @@ use serde::Deserialize;
 use crate::generate::{DecoderCache, Seq2Seq};
 
 use super::layers::{
-    Activation, Attention, FeedForward, Linear, TokenTable, WeightFormat, causal_mask, first_present, last_position, linear_no_bias,
-    new_decoder_cache, padding_mask,
+    Activation, Attention, FeedForward, Linear, TokenTable, WeightFormat, causal_mask, first_present, last_position,
+    linear_no_bias, new_decoder_cache, padding_mask,
 };
 
 fn default_true() -> bool {
