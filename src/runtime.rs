@@ -7,12 +7,12 @@
 //! set here to the same number unless the user set it: without it candle works out the
 //! physical cores again, by reading /proc/cpuinfo, at every matrix product (a third of the
 //! time of a small model's decoding step; `cargo bench --bench pipeline`, end-to-end).
-//! candle also runs element-wise operations on a spinning pool of its own, sized by
-//! `CANDLE_NUM_THREADS`: set to 1 here (unless the user set it), because that pool's threads
-//! competed with rayon's for the same cores: one thread for those small operations was 5–20%
-//! faster at beam search and large batches and no slower at batch 1 (`benches/seq2seq.rs`,
-//! 2 threads, t5-small and opus-mt shapes). `svodka bench` passes the same environment to the
-//! process it starts for each model.
+//! candle also runs element-wise operations and its quantised (GGUF) products on a pool of
+//! its own, sized by `CANDLE_NUM_THREADS`: set to the same number too, unless the user set it.
+//! (One thread there made seq2seq beam search 5–20% faster, its threads no longer competing
+//! with rayon's, but GGUF generation 27% slower: candle's quantised products run on that pool;
+//! `svodka run` of two real articles with Qwen2.5-Coder-0.5B, 119.8 s against 94.3 s.) `svodka
+//! bench` passes the same environment to the process it starts for each model.
 //!
 //! Parsing gets a pool of its own of the same size ([`parse_pool`]): parse workers block on the
 //! input channel while they wait, and must never hold the threads the models need.
@@ -26,7 +26,7 @@ pub fn init(run: &RunConfig) -> Option<String> {
     // SAFETY: documented as called at start-up, before any other thread exists.
     unsafe {
         if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-            std::env::set_var("CANDLE_NUM_THREADS", "1");
+            std::env::set_var("CANDLE_NUM_THREADS", n.to_string());
         }
         if std::env::var_os("RAYON_NUM_THREADS").is_none() {
             std::env::set_var("RAYON_NUM_THREADS", n.to_string());
