@@ -162,6 +162,14 @@ impl Attention {
     }
 
     /// `mask` as [`attend::MaskView`] reads it, if it is `[1|N, 1|H, 1, len]`: run `f` on it.
+    /// Whether `mask` is `[1|rows, 1|H, 1, len]` in float32, as [`attend::MaskView`] reads it.
+    fn mask_fits(&self, mask: &Tensor, rows: usize, len: usize) -> bool {
+        let Ok((mr, mh, one, ml)) = mask.dims4() else {
+            return false;
+        };
+        one == 1 && ml == len && (mr == 1 || mr == rows) && (mh == 1 || mh == self.heads) && mask.dtype() == DType::F32
+    }
+
     fn with_mask<R>(
         &self,
         mask: Option<&Tensor>,
@@ -172,17 +180,10 @@ impl Attention {
         let Some(m) = mask else {
             return f(attend::MaskView::NONE).map(Some);
         };
-        let Ok((mr, mh, one, ml)) = m.dims4() else {
-            return Ok(None);
-        };
-        if one != 1
-            || ml != len
-            || !(mr == 1 || mr == rows)
-            || !(mh == 1 || mh == self.heads)
-            || m.dtype() != DType::F32
-        {
+        if !self.mask_fits(m, rows, len) {
             return Ok(None);
         }
+        let (mr, mh) = (m.dim(0)?, m.dim(1)?);
         let m = m.contiguous()?;
         with_f32(&m, |data| {
             f(attend::MaskView {
@@ -259,7 +260,7 @@ impl Attention {
         let n = xs.dim(0)?;
         let len = cache.len() + 1;
         // The mask must fit before anything is appended.
-        if self.with_mask(mask, n, len, |_| Ok(()))?.is_none() {
+        if mask.is_some_and(|m| !self.mask_fits(m, n, len)) {
             return Ok(None);
         }
         let (k, v) = (
