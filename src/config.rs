@@ -113,6 +113,14 @@ pub struct LlmConfig {
     pub context: usize,
     /// Prompt tokens run per forward pass. Default: 512.
     pub prompt_block: usize,
+    /// Most sequences (summaries, translation pieces) decoded together: each decode step
+    /// reads the weights once for all of them, and when one answer ends the next waiting
+    /// prompt takes its place. 1 = one at a time. Default: 8.
+    pub batch: usize,
+    /// Most memory, in MiB, the K/V caches of the sequences decoded together may take: a
+    /// sequence joins only when its whole length (prompt + max_new_tokens) fits beside the
+    /// others'; one sequence alone always runs. Default: 2048.
+    pub kv_cache_mb: usize,
 }
 
 pub(crate) const LLM_SYSTEM: &str = "You are a careful news editor. You answer with the requested text only.";
@@ -135,6 +143,8 @@ impl Default for LlmConfig {
             repeat_last_n: sample::REPEAT_LAST_N,
             context: 4096,
             prompt_block: sample::PROMPT_BLOCK,
+            batch: sample::BATCH,
+            kv_cache_mb: sample::KV_CACHE_MB,
         }
     }
 }
@@ -621,6 +631,8 @@ impl PipelineConfig {
             ("summarize.lead_sentences", self.summarize.lead_sentences),
             ("llm.sentences", self.llm.sentences),
             ("llm.prompt_block", self.llm.prompt_block),
+            ("llm.batch", self.llm.batch),
+            ("llm.kv_cache_mb", self.llm.kv_cache_mb),
         ];
         for (key, v) in positive {
             if v == 0 {

@@ -3,11 +3,13 @@
 //! matrix; llama with interleaved RoPE and tied embeddings; gemma3 with a sliding window of 8
 //! over prompts longer than that): logits of every position of a prompt and of the last
 //! position of a long prompt run in blocks within 1e-3 (gemma3: 3e-3, see [`tolerance`]), and
-//! greedy continuations token for token.
+//! greedy continuations token for token. Batched decoding gives each sequence, bit for bit and
+//! token for token, what it gets alone.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use svodka::generate::continuous::{BatchLimits, Request, complete_all};
 use svodka::generate::sample::{SamplingConfig, complete};
 use svodka::models::llm::Llm;
 
@@ -158,4 +160,143 @@ fn sampling_seeds_and_stop_tokens() {
         ..greedy.clone()
     };
     assert_ne!(complete(&llm, &prompt, &[], &penalised).unwrap().tokens, g.tokens);
+}
+
+/// Prompts of several lengths cut from the fixture's own: the greedy cases and prefixes of the
+/// long prompt.
+fn prompts(r: &Value) -> Vec<Vec<u32>> {
+    let long = ids(&r["logits_last_position"]["ids"]);
+    let mut out: Vec<Vec<u32>> = r["greedy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| ids(&c["prompt_ids"]))
+        .collect();
+    for (i, n) in [3usize, 9, 17, 30, 61, 100].into_iter().enumerate() {
+        out.push(long[i..(i + n).min(long.len())].to_vec());
+    }
+    out
+}
+
+/// One decode step of several sequences at different positions gives each row the logits that
+/// sequence gets from a step alone, to the bit.
+#[test]
+fn a_batched_step_gives_each_sequence_its_logits_alone() {
+    for model in ["tiny_qwen2", "tiny_llama", "tiny_gemma3"] {
+        let r = reference(model);
+        let (llm, _) = Llm::load(&fixture(&format!("{model}.gguf"))).unwrap();
+        let prompts = prompts(&r);
+        let next: Vec<u32> = (0..prompts.len() as u32).map(|i| 7 + 13 * i).collect();
+        let prefilled = || {
+            prompts
+                .iter()
+                .map(|p| {
+                    let mut c = llm.new_cache();
+                    llm.forward(p, &mut c, false).unwrap();
+                    c
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut alone = prefilled();
+        let want: Vec<Vec<u32>> = alone
+            .iter_mut()
+            .zip(&next)
+            .map(|(c, &t)| {
+                let l: Vec<f32> = llm
+                    .forward(&[t], c, false)
+                    .unwrap()
+                    .squeeze(0)
+                    .unwrap()
+                    .to_vec1()
+                    .unwrap();
+                l.iter().map(|x| x.to_bits()).collect()
+            })
+            .collect();
+        let mut together = prefilled();
+        let mut refs: Vec<&mut _> = together.iter_mut().collect();
+        let got: Vec<Vec<f32>> = llm.forward_batch(&next, &mut refs).unwrap().to_vec2().unwrap();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let g: Vec<u32> = g.iter().map(|x| x.to_bits()).collect();
+            assert!(g == *w, "{model}: sequence {i} differs in a batch of {}", next.len());
+        }
+        for (c, p) in together.iter().zip(&prompts) {
+            assert_eq!(c.len(), p.len() + 1);
+        }
+    }
+}
+
+/// Continuous batching: every sequence's tokens are those it gets alone, whatever shares its
+/// steps: batches of 1 to all of them, sequences of different lengths ending at different steps
+/// (so that waiting ones join mid-way), greedy and seeded sampling, a stop token, a memory budget
+/// that lets only two run together, and a prompt too long for the context failing on its own.
+#[test]
+fn batched_decoding_gives_each_sequence_what_it_gets_alone() {
+    for model in ["tiny_qwen2", "tiny_llama", "tiny_gemma3"] {
+        let r = reference(model);
+        let (mut llm, _) = Llm::load(&fixture(&format!("{model}.gguf"))).unwrap();
+        llm.limit_context(256);
+        let mut prompts = prompts(&r);
+        let cfgs: Vec<SamplingConfig> = (0..prompts.len())
+            .map(|i| SamplingConfig {
+                max_new_tokens: 4 + (i * 7) % 19,
+                repetition_penalty: if i % 3 == 0 { 1.3 } else { 1.0 },
+                temperature: if i % 2 == 1 { 0.9 } else { 0.0 },
+                top_k: if i % 2 == 1 { 40 } else { 0 },
+                seed: 11 + i as u64,
+                prompt_block: 8,
+                ..SamplingConfig::default()
+            })
+            .collect();
+        let greedy_alone = complete(&llm, &prompts[0], &[], &cfgs[0]).unwrap();
+        let stop = vec![greedy_alone.tokens[greedy_alone.tokens.len() / 2]];
+        prompts.push(vec![1; 300]);
+        let mut cfgs = cfgs;
+        cfgs.push(SamplingConfig::default());
+        let requests: Vec<Request> = prompts
+            .iter()
+            .zip(&cfgs)
+            .enumerate()
+            .map(|(i, (p, cfg))| Request {
+                prompt: p,
+                stop: if i == 0 { &stop } else { &[] },
+                cfg,
+            })
+            .collect();
+        let alone: Vec<Vec<u32>> = requests[..requests.len() - 1]
+            .iter()
+            .map(|q| complete(&llm, q.prompt, q.stop, q.cfg).unwrap().tokens)
+            .collect();
+        assert!(
+            alone
+                .iter()
+                .map(|t| t.len())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                > 3
+        );
+        let per_sequence = llm.cache_bytes_per_position() * 256;
+        for (batch, budget) in [
+            (1, usize::MAX),
+            (2, usize::MAX),
+            (3, usize::MAX),
+            (32, usize::MAX),
+            (8, 2 * per_sequence),
+        ] {
+            let got = complete_all(
+                &llm,
+                &requests,
+                BatchLimits {
+                    batch,
+                    cache_budget: budget,
+                },
+            );
+            assert_eq!(got.len(), requests.len());
+            for (i, want) in alone.iter().enumerate() {
+                let g = got[i].as_ref().unwrap();
+                assert_eq!(&g.tokens, want, "{model}: sequence {i}, batch {batch}");
+            }
+            let err = got.last().unwrap().as_ref().unwrap_err().to_string();
+            assert!(err.contains("context"), "{err}");
+        }
+    }
 }

@@ -3,7 +3,8 @@
 //! tokenizer, and the answer is cleaned of what instruct models add around it.
 //!
 //! One loaded model serves the summariser and every translator (weights shared; each
-//! sequence gets its own cache), and a batch's items run at once on rayon. An instruct model
+//! sequence gets its own cache). A batch's items (and every piece of its translations) go to
+//! the model at once and are decoded `llm.batch` together ([`crate::generate::continuous`]). An instruct model
 //! can summarise an English article in Russian directly (`llm.cross_lingual`), but small ones
 //! tend to translate the whole article instead, so by default it writes summaries in the
 //! article's language and the planner's strategy makes the other. Summaries are cut to
@@ -20,7 +21,8 @@ use rayon::prelude::*;
 use super::{Summarizer, SummaryInput, Translator};
 use crate::chunk::{TokenCounter, chunk_text};
 use crate::config::{LlmConfig, PipelineConfig};
-use crate::generate::sample::{SamplingConfig, complete};
+use crate::generate::continuous::{BatchLimits, Request, complete_all};
+use crate::generate::sample::SamplingConfig;
 use crate::models::ModelError;
 use crate::models::llm::Llm;
 use crate::record_error::{ArticleError, ErrorKind, Stage, error_chain};
@@ -181,51 +183,109 @@ impl LlmBackend {
         Ok(self.tokenizer.encode(prompt, !bos_written)?)
     }
 
-    /// The model's answer to `task` over `text`, cleaned.
-    fn answer(&self, task: Task, text: &str, source: &str, target: &str) -> Result<String, String> {
+    /// The prompt ids of `task` over `text`.
+    fn request(&self, task: Task, text: &str, source: &str, target: &str) -> Result<Vec<u32>, String> {
         let prompt = self.prompt(task, text, source, target).map_err(|e| error_chain(&e))?;
-        let ids = self.encode_prompt(&prompt).map_err(|e| error_chain(&e))?;
-        let sampling = if task == Task::Summarize {
-            &self.summarize
-        } else {
-            &self.translate
-        };
-        let out = complete(&self.model, &ids, &self.stop, sampling).map_err(|e| e.to_string())?;
-        let text = self.tokenizer.decode(&out.tokens, true).map_err(|e| e.to_string())?;
-        Ok(clean_answer(&text))
+        self.encode_prompt(&prompt).map_err(|e| error_chain(&e))
     }
 
-    /// Translate `text`, cut into pieces the answer budget can hold.
-    fn translate_text(&self, text: &str, source: &str, target: &str) -> Result<String, String> {
+    /// The model's answers to every job (task, text, source and target language), cleaned:
+    /// all of them go to the model at once, decoded `llm.batch` at a time.
+    fn answers(&self, jobs: &[(Task, &str, &str, &str)]) -> Vec<Result<String, String>> {
+        let prompts: Vec<Result<Vec<u32>, String>> = jobs
+            .par_iter()
+            .map(|&(task, text, source, target)| self.request(task, text, source, target))
+            .collect();
+        let mut requests = Vec::new();
+        let mut slots = Vec::new();
+        for (i, p) in prompts.iter().enumerate() {
+            if let Ok(ids) = p {
+                requests.push(Request {
+                    prompt: ids,
+                    stop: &self.stop,
+                    cfg: if jobs[i].0 == Task::Summarize {
+                        &self.summarize
+                    } else {
+                        &self.translate
+                    },
+                });
+                slots.push(i);
+            }
+        }
+        let limits = BatchLimits {
+            batch: self.cfg.batch,
+            cache_budget: self.cfg.kv_cache_mb.saturating_mul(1 << 20),
+        };
+        let mut generated = complete_all(&self.model, &requests, limits).into_iter();
+        let mut out: Vec<Result<String, String>> = prompts.into_iter().map(|p| p.map(|_| String::new())).collect();
+        for i in slots {
+            let g = generated.next().expect("one result per request");
+            out[i] = g
+                .map_err(|e| e.to_string())
+                .and_then(|g| self.tokenizer.decode(&g.tokens, true).map_err(|e| e.to_string()))
+                .map(|text| clean_answer(&text));
+        }
+        out
+    }
+
+    /// Translate each of `texts`, cut into pieces the answer budget can hold; every piece of
+    /// every text goes to the model at once.
+    fn translate_texts(&self, texts: &[&str], source: &str, target: &str) -> Vec<Result<String, String>> {
         // A translation is about as long as its source (longer in Cyrillic for most vocabularies):
         // pieces of two thirds of the answer budget leave room.
         let budget = (self.translate.max_new_tokens * 2 / 3)
             .min(self.max_input_tokens)
             .max(16);
-        if self.count(text) <= budget {
-            return Ok(keep_paragraphs(
-                &self.answer(Task::Translate, text, source, target)?,
-                text,
-            ));
-        }
-        let chunks = chunk_text(text, source, budget, self);
-        let mut out = String::new();
-        let mut sep = "";
-        for c in &chunks {
-            let piece = &text[c.start..c.end];
-            let trimmed = piece.trim();
-            if trimmed.is_empty() {
-                continue;
-            }
-            out.push_str(sep);
-            out.push_str(&keep_paragraphs(
-                &self.answer(Task::Translate, trimmed, source, target)?,
-                trimmed,
-            ));
-            let tail = &piece[piece.trim_end().len()..];
-            sep = if tail.contains("\n\n") { "\n\n" } else { " " };
-        }
-        Ok(out)
+        // Each text's pieces, with the separator that follows each in the source.
+        let pieces: Vec<Vec<(&str, &str)>> = texts
+            .par_iter()
+            .map(|&text| {
+                if text.trim().is_empty() {
+                    return Vec::new();
+                }
+                if self.count(text) <= budget {
+                    return vec![(text, "")];
+                }
+                chunk_text(text, source, budget, self)
+                    .iter()
+                    .filter_map(|c| {
+                        let piece = &text[c.start..c.end];
+                        let trimmed = piece.trim();
+                        let tail = &piece[piece.trim_end().len()..];
+                        let sep = if tail.contains("\n\n") { "\n\n" } else { " " };
+                        (!trimmed.is_empty()).then_some((trimmed, sep))
+                    })
+                    .collect()
+            })
+            .collect();
+        let jobs: Vec<(Task, &str, &str, &str)> = pieces
+            .iter()
+            .flatten()
+            .map(|&(piece, _)| (Task::Translate, piece, source, target))
+            .collect();
+        let mut answers = self.answers(&jobs).into_iter();
+        pieces
+            .iter()
+            .map(|text_pieces| {
+                let mut out = String::new();
+                let mut sep = "";
+                let mut failed = None;
+                for &(piece, next_sep) in text_pieces {
+                    match answers.next().expect("one answer per piece") {
+                        Ok(answer) => {
+                            out.push_str(sep);
+                            out.push_str(&keep_paragraphs(&answer, piece));
+                        }
+                        Err(e) => failed = failed.or(Some(e)),
+                    }
+                    sep = next_sep;
+                }
+                match failed {
+                    Some(e) => Err(e),
+                    None => Ok(out),
+                }
+            })
+            .collect()
     }
 }
 
@@ -347,26 +407,34 @@ impl Summarizer for LlmSummarizer {
         Some(self.backend.max_input_tokens)
     }
     fn summarize(&self, inputs: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
+        let b = &self.backend;
+        let jobs: Vec<(Task, &str, &str, &str)> = inputs
+            .iter()
+            .filter(|i| self.writes(i.source_lang, i.target_lang))
+            .map(|i| (Task::Summarize, i.text, i.source_lang, i.target_lang))
+            .collect();
+        let mut answers = b.answers(&jobs).into_iter();
         inputs
-            .par_iter()
+            .iter()
             .map(|i| {
                 if !self.writes(i.source_lang, i.target_lang) {
                     return Err(model_error(
                         Stage::Summarize,
-                        &self.backend.name,
+                        &b.name,
                         format!(
                             "does not write {} summaries of {} text (it serves: {}, see language.served and \
                              llm.languages; llm.cross_lingual)",
                             i.target_lang,
                             i.source_lang,
-                            self.backend.languages.join(", ")
+                            b.languages.join(", ")
                         ),
                     ));
                 }
-                self.backend
-                    .answer(Task::Summarize, i.text, i.source_lang, i.target_lang)
-                    .map(|s| keep_sentences(&s, i.target_lang, self.backend.cfg.sentences))
-                    .map_err(|e| model_error(Stage::Summarize, &self.backend.name, e))
+                answers
+                    .next()
+                    .expect("one answer per job")
+                    .map(|s| keep_sentences(&s, i.target_lang, b.cfg.sentences))
+                    .map_err(|e| model_error(Stage::Summarize, &b.name, e))
             })
             .collect()
     }
@@ -404,16 +472,10 @@ impl Translator for LlmTranslator {
         &self.target
     }
     fn translate(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
-        texts
-            .par_iter()
-            .map(|t| {
-                if t.trim().is_empty() {
-                    return Ok(String::new());
-                }
-                self.backend
-                    .translate_text(t, &self.source, &self.target)
-                    .map_err(|e| model_error(Stage::Translate, &self.backend.name, e))
-            })
+        self.backend
+            .translate_texts(texts, &self.source, &self.target)
+            .into_iter()
+            .map(|r| r.map_err(|e| model_error(Stage::Translate, &self.backend.name, e)))
             .collect()
     }
     fn counter(&self) -> Option<&dyn TokenCounter> {

@@ -151,6 +151,36 @@ impl KvBuffer {
         self.len() == 0
     }
 
+    /// Room for `cap` positions of `[n, h, ·, d]` f32 keys and values, allocated now and
+    /// exactly: a caller that bounds memory (the GGUF engine's `llm.kv_cache_mb`) reserves a
+    /// sequence's whole length up front, so that growing never doubles past what it counted.
+    pub fn reserve(
+        &mut self,
+        (n, h, d): (usize, usize, usize),
+        cap: usize,
+        device: &candle_core::Device,
+    ) -> Result<()> {
+        if self.host.is_some() {
+            return Ok(());
+        }
+        let have = self.k.as_ref().map_or(0, |b| b.dim(2).unwrap_or(0));
+        if cap <= have {
+            return Ok(());
+        }
+        let grow = |old: &Option<Tensor>| -> Result<Tensor> {
+            let buf = Tensor::zeros((n, h, cap, d), candle_core::DType::F32, device)?;
+            if let Some(old) = old
+                && self.len > 0
+            {
+                buf.slice_set(&old.narrow(2, 0, self.len)?.contiguous()?, 2, 0)?;
+            }
+            Ok(buf)
+        };
+        self.k = Some(grow(&self.k)?);
+        self.v = Some(grow(&self.v)?);
+        Ok(())
+    }
+
     /// Append `[N, H, t, Dh]` keys and values; returns views of everything cached so far.
     pub fn append(&mut self, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
         if self.host.is_some() {

@@ -23,8 +23,8 @@ pub trait Seq2Seq: Send + Sync {
     fn device(&self) -> &Device;
 }
 
-/// A decoder-only model run one sequence at a time; weights immutable and shared, each
-/// sequence's state in its own [`CausalLm::Cache`].
+/// A decoder-only model; weights immutable and shared, each sequence's state in its own
+/// [`CausalLm::Cache`], one sequence or several at a time ([`CausalLm::decode_batch`]).
 pub trait CausalLm {
     type Cache;
     fn new_cache(&self) -> Self::Cache;
@@ -34,4 +34,24 @@ pub trait CausalLm {
     fn context_len(&self) -> usize;
     /// Feed `tokens` after what `cache` holds → logits of the last position, `[1, V]` f32.
     fn decode_step(&self, cache: &mut Self::Cache, tokens: &[u32]) -> Result<Tensor>;
+    /// One step of several sequences: `tokens[i]` after what `caches[i]` holds → logits
+    /// `[n, V]` f32, row `i` exactly what `decode_step` gives sequence `i` alone. By default
+    /// one `decode_step` per sequence; a model that can share one pass over its weights
+    /// between the sequences overrides it.
+    fn decode_batch(&self, caches: &mut [&mut Self::Cache], tokens: &[u32]) -> Result<Tensor> {
+        let rows = caches
+            .iter_mut()
+            .zip(tokens)
+            .map(|(c, &t)| self.decode_step(c, &[t]))
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::cat(&rows, 0)
+    }
+    /// Allocate room for `positions` in `cache` now (by default nothing: it grows as needed).
+    fn reserve(&self, _cache: &mut Self::Cache, _positions: usize) -> Result<()> {
+        Ok(())
+    }
+    /// Bytes one position of one sequence takes in its cache (0: unknown).
+    fn cache_bytes_per_position(&self) -> usize {
+        0
+    }
 }

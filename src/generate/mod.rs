@@ -1,6 +1,7 @@
 //! Generation: settings ([`config`]), logits processors ([`logits`]), the greedy and beam
-//! searches ([`search`]) and decoder-only sampling ([`sample`]), all with Hugging Face
-//! transformers' semantics so that outputs are token-identical to `model.generate()`.
+//! searches ([`search`]), decoder-only sampling ([`sample`]) and its continuous batching
+//! ([`continuous`]), all with Hugging Face transformers' semantics so that outputs are
+//! token-identical to `model.generate()`.
 //!
 //! Generation owns the interfaces it decodes through ([`decoder`]: [`Seq2Seq`], [`CausalLm`])
 //! and the per-batch decoder state ([`cache`]); the model families implement them, so
@@ -8,6 +9,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod continuous;
 pub mod decoder;
 pub mod logits;
 pub mod sample;

@@ -6,8 +6,8 @@
 //! temperature, top-k and top-p sampling with a fixed seed through candle-transformers' `LogitsProcessor`; the
 //! repetition penalty as llama.cpp and transformers apply it (divide positive logits, multiply
 //! negative ones, over the last `repeat_last_n` tokens) through candle-transformers'
-//! `apply_repeat_penalty`. One sequence per call: callers run several sequences at once on
-//! rayon, each with its own cache over the same shared weights.
+//! `apply_repeat_penalty`. One sequence per call here; [`super::continuous`] decodes several
+//! together with the same [`Sequence`] choosing each one's tokens.
 
 use candle_core::{Result, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
@@ -47,6 +47,10 @@ pub(crate) const SEED: u64 = 299_792_458;
 pub(crate) const REPEAT_LAST_N: usize = 64;
 /// `llm.prompt_block`'s default.
 pub(crate) const PROMPT_BLOCK: usize = 512;
+/// `llm.batch`'s default.
+pub(crate) const BATCH: usize = 8;
+/// `llm.kv_cache_mb`'s default.
+pub(crate) const KV_CACHE_MB: usize = 2048;
 /// transformers' `top_k` when sampling and not set.
 pub(crate) const SAMPLING_TOP_K: usize = 50;
 
@@ -154,38 +158,95 @@ pub(crate) fn complete_with<M: CausalLm + ?Sized>(
     cfg: &SamplingConfig,
 ) -> Result<Generated> {
     model.reset_cache(cache);
-    if prompt.is_empty() {
-        candle_core::bail!("empty prompt");
-    }
-    let context = model.context_len();
-    if prompt.len() >= context {
-        candle_core::bail!("the prompt has {} tokens, the context {}", prompt.len(), context);
-    }
-    let mut logits: Option<Tensor> = None;
-    for block in prompt.chunks(cfg.prompt_block.max(1)) {
-        logits = Some(model.decode_step(cache, block)?);
-    }
-    let mut logits = logits.expect("a non-empty prompt").squeeze(0)?;
-    let mut sampler = LogitsProcessor::from_sampling(cfg.seed, cfg.sampling());
-    let mut history: Vec<u32> = prompt.to_vec();
-    let mut tokens = Vec::new();
-    let budget = cfg.max_new_tokens.min(context - prompt.len());
-    for _ in 0..budget {
-        if cfg.repetition_penalty != 1.0 {
-            let start = history.len().saturating_sub(cfg.repeat_last_n);
-            logits =
-                candle_transformers::utils::apply_repeat_penalty(&logits, cfg.repetition_penalty, &history[start..])?;
-        }
-        let next = sampler.sample(&logits)?;
-        if stop.contains(&next) {
-            return Ok(Generated { tokens, stopped: true });
-        }
-        tokens.push(next);
-        history.push(next);
-        if tokens.len() == budget {
-            break;
-        }
+    let (mut seq, mut logits) = Sequence::start(model, cache, prompt, stop, cfg)?;
+    while let Some(next) = seq.step(&logits)? {
         logits = model.decode_step(cache, &[next])?.squeeze(0)?;
     }
-    Ok(Generated { tokens, stopped: false })
+    Ok(seq.finish())
+}
+
+/// One sequence being generated: its sampler, what it has seen and written, its budget. The
+/// caller runs the model ([`complete_with`] alone, `continuous` in a batch); the choices made
+/// from the logits are the same either way.
+pub(crate) struct Sequence<'a> {
+    stop: &'a [u32],
+    cfg: &'a SamplingConfig,
+    sampler: LogitsProcessor,
+    history: Vec<u32>,
+    tokens: Vec<u32>,
+    budget: usize,
+    stopped: bool,
+}
+
+impl<'a> Sequence<'a> {
+    /// Positions a sequence over `prompt` may take in all: the prompt and its answer.
+    pub(crate) fn length<M: CausalLm + ?Sized>(model: &M, prompt: &[u32], cfg: &SamplingConfig) -> usize {
+        prompt.len() + cfg.max_new_tokens.min(model.context_len().saturating_sub(prompt.len()))
+    }
+
+    /// Run `prompt` through `model` (in blocks of `prompt_block`) into an empty `cache`;
+    /// returns the sequence and the logits of the prompt's last position.
+    pub(crate) fn start<M: CausalLm + ?Sized>(
+        model: &M,
+        cache: &mut M::Cache,
+        prompt: &[u32],
+        stop: &'a [u32],
+        cfg: &'a SamplingConfig,
+    ) -> Result<(Sequence<'a>, Tensor)> {
+        if prompt.is_empty() {
+            candle_core::bail!("empty prompt");
+        }
+        let context = model.context_len();
+        if prompt.len() >= context {
+            candle_core::bail!("the prompt has {} tokens, the context {}", prompt.len(), context);
+        }
+        let mut logits: Option<Tensor> = None;
+        for block in prompt.chunks(cfg.prompt_block.max(1)) {
+            logits = Some(model.decode_step(cache, block)?);
+        }
+        let logits = logits.expect("a non-empty prompt").squeeze(0)?;
+        let seq = Sequence {
+            stop,
+            cfg,
+            sampler: LogitsProcessor::from_sampling(cfg.seed, cfg.sampling()),
+            history: prompt.to_vec(),
+            tokens: Vec::new(),
+            budget: cfg.max_new_tokens.min(context - prompt.len()),
+            stopped: false,
+        };
+        Ok((seq, logits))
+    }
+
+    /// Choose the next token from `logits` (`[V]`, of the last position fed). `Some(token)`:
+    /// feed it and call again with its logits; `None`: the sequence is done.
+    pub(crate) fn step(&mut self, logits: &Tensor) -> Result<Option<u32>> {
+        if self.stopped || self.tokens.len() >= self.budget {
+            return Ok(None);
+        }
+        let next = if self.cfg.repetition_penalty != 1.0 {
+            let start = self.history.len().saturating_sub(self.cfg.repeat_last_n);
+            let logits = candle_transformers::utils::apply_repeat_penalty(
+                logits,
+                self.cfg.repetition_penalty,
+                &self.history[start..],
+            )?;
+            self.sampler.sample(&logits)?
+        } else {
+            self.sampler.sample(logits)?
+        };
+        if self.stop.contains(&next) {
+            self.stopped = true;
+            return Ok(None);
+        }
+        self.tokens.push(next);
+        self.history.push(next);
+        Ok((self.tokens.len() < self.budget).then_some(next))
+    }
+
+    pub(crate) fn finish(self) -> Generated {
+        Generated {
+            tokens: self.tokens,
+            stopped: self.stopped,
+        }
+    }
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candle_core::quantized::{QMatMul, QTensor, gguf_file};
-use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_core::{D, DType, Device, Module, Result, Tensor};
 use candle_transformers::quantized_var_builder::VarBuilder;
 
 use super::ModelError;
@@ -203,13 +203,68 @@ impl RmsNorm {
     }
 }
 
+/// Most rows one quantised product runs in a decode step (see [`Linear`]).
+const DECODE_ROWS: usize = 31;
+
+/// A weight matrix and how its products are run, so that a sequence's result does not depend
+/// on how many other sequences share its decode step. candle picks its x86 kernel by the
+/// number of rows: a single row of a Q6_K product goes through the compact dot product,
+/// several through repacked 16-row tiles, and the two round differently; from 32 rows on a
+/// Q4_K product goes through AMX, which rounds differently again. Every other kernel computes
+/// each row on its own, whatever the number of rows (the tiles too: one accumulator per row,
+/// the same order of operations). So a single row of a Q6_K product is run as two (itself
+/// twice), a decode step runs its rows in groups of at most [`DECODE_ROWS`], and dense (F32,
+/// F16) weights row by row. Prompt blocks
+/// run as they are (AMX and all): a prompt is always run alone.
+#[derive(Debug, Clone)]
+struct Linear {
+    w: QMatMul,
+    pad_single: bool,
+}
+
+impl Linear {
+    fn new(t: Arc<QTensor>) -> Result<Linear> {
+        use candle_core::quantized::GgmlDType as G;
+        let (n, k) = t.shape().dims2()?;
+        let pad_single = cfg!(target_arch = "x86_64") && t.dtype() == G::Q6K && n % 16 == 0 && k % 256 == 0;
+        Ok(Linear {
+            w: QMatMul::from_arc(t)?,
+            pad_single,
+        })
+    }
+
+    /// `xs`: `[b, t, k]`; `decode`: one position of each of `b` sequences.
+    fn forward(&self, xs: &Tensor, decode: bool) -> Result<Tensor> {
+        let b = xs.dim(0)?;
+        if self.pad_single && xs.elem_count() == xs.dim(D::Minus1)? {
+            return self.w.forward(&Tensor::cat(&[xs, xs], 0)?)?.narrow(0, 0, 1);
+        }
+        if decode && b > 1 && matches!(self.w, QMatMul::Tensor(_) | QMatMul::TensorF16(_)) {
+            // Dense weights (F32/F16 files) go through gemm, whose kernels depend on the number
+            // of rows too: a decode step runs them row by row.
+            let rows = (0..b)
+                .map(|i| self.w.forward(&xs.narrow(0, i, 1)?))
+                .collect::<Result<Vec<_>>>()?;
+            return Tensor::cat(&rows, 0);
+        }
+        if decode && b > DECODE_ROWS {
+            let parts = (0..b)
+                .step_by(DECODE_ROWS)
+                .map(|i| self.forward(&xs.narrow(0, i, DECODE_ROWS.min(b - i))?, true))
+                .collect::<Result<Vec<_>>>()?;
+            return Tensor::cat(&parts, 0);
+        }
+        self.w.forward(xs)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Layer {
     attn_norm: RmsNorm,
-    q: QMatMul,
-    k: QMatMul,
-    v: QMatMul,
-    o: QMatMul,
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    o: Linear,
     q_bias: Option<Tensor>,
     k_bias: Option<Tensor>,
     v_bias: Option<Tensor>,
@@ -219,9 +274,9 @@ struct Layer {
     post_attn_norm: Option<RmsNorm>,
     post_ffn_norm: Option<RmsNorm>,
     local: bool,
-    gate: QMatMul,
-    up: QMatMul,
-    down: QMatMul,
+    gate: Linear,
+    up: Linear,
+    down: Linear,
 }
 
 /// A loaded decoder; immutable, shared by every worker.
@@ -233,7 +288,7 @@ pub struct Llm {
     embed: Arc<QTensor>,
     layers: Vec<Layer>,
     norm: RmsNorm,
-    output: QMatMul,
+    output: Linear,
     cos: Tensor,
     sin: Tensor,
     /// RoPE tables of the sliding-window layers, when their base differs.
@@ -272,8 +327,8 @@ fn repack(t: Arc<QTensor>) -> Result<Arc<QTensor>> {
     Ok(Arc::new(QTensor::quantize(&dense, G::Q8_0)?))
 }
 
-fn qmatmul(vb: &VarBuilder, name: &str) -> Result<QMatMul> {
-    QMatMul::from_arc(repack(vb.get_no_shape(name)?)?)
+fn linear(vb: &VarBuilder, name: &str) -> Result<Linear> {
+    Linear::new(repack(vb.get_no_shape(name)?)?)
 }
 
 fn optional(vb: &VarBuilder, name: &str) -> Result<Option<Tensor>> {
@@ -314,9 +369,9 @@ impl Llm {
         let vocab = embed_q.shape().dims2()?.0;
         let embed = Arc::clone(&embed_q);
         let output = if vb.contains_key("output.weight") {
-            qmatmul(vb, "output.weight")?
+            linear(vb, "output.weight")?
         } else {
-            QMatMul::from_arc(repack(embed_q)?)?
+            Linear::new(repack(embed_q)?)?
         };
         let mut layers = Vec::with_capacity(cfg.layers);
         for i in 0..cfg.layers {
@@ -332,10 +387,10 @@ impl Llm {
             };
             layers.push(Layer {
                 attn_norm: norm("attn_norm.weight")?,
-                q: qmatmul(vb, &p("attn_q.weight"))?,
-                k: qmatmul(vb, &p("attn_k.weight"))?,
-                v: qmatmul(vb, &p("attn_v.weight"))?,
-                o: qmatmul(vb, &p("attn_output.weight"))?,
+                q: linear(vb, &p("attn_q.weight"))?,
+                k: linear(vb, &p("attn_k.weight"))?,
+                v: linear(vb, &p("attn_v.weight"))?,
+                o: linear(vb, &p("attn_output.weight"))?,
                 q_bias: optional(vb, &p("attn_q.bias"))?,
                 k_bias: optional(vb, &p("attn_k.bias"))?,
                 v_bias: optional(vb, &p("attn_v.bias"))?,
@@ -345,9 +400,9 @@ impl Llm {
                 post_attn_norm: maybe_norm("post_attention_norm.weight")?,
                 post_ffn_norm: maybe_norm("post_ffw_norm.weight")?,
                 local: cfg.is_local(i),
-                gate: qmatmul(vb, &p("ffn_gate.weight"))?,
-                up: qmatmul(vb, &p("ffn_up.weight"))?,
-                down: qmatmul(vb, &p("ffn_down.weight"))?,
+                gate: linear(vb, &p("ffn_gate.weight"))?,
+                up: linear(vb, &p("ffn_up.weight"))?,
+                down: linear(vb, &p("ffn_down.weight"))?,
             });
         }
         // RoPE tables; Llama 3.1+ files carry per-frequency divisors in `rope_freqs.weight`.
@@ -395,7 +450,7 @@ impl Llm {
 
     /// Use at most `n` positions (the file's context is often 32768: that much KV cache per
     /// sequence is memory the user did not ask for).
-    pub(crate) fn limit_context(&mut self, n: usize) {
+    pub fn limit_context(&mut self, n: usize) {
         self.cfg.context = self.cfg.context.min(n.max(1));
     }
 
@@ -433,11 +488,13 @@ impl Llm {
         }
     }
 
-    fn attention(&self, l: &Layer, xs: &Tensor, kv: &mut KvBuffer, pos: usize) -> Result<Tensor> {
+    /// Queries, keys and values of `xs` (`[b, t, hidden]`), each `[b, heads, t, hd]`: biases and
+    /// per-head norms applied, RoPE not yet (positions are each sequence's own).
+    fn qkv(&self, l: &Layer, xs: &Tensor, decode: bool) -> Result<(Tensor, Tensor, Tensor)> {
         let (b, t, _) = xs.dims3()?;
         let (h, kvh, hd) = (self.cfg.heads, self.cfg.kv_heads, self.cfg.head_dim);
-        let project = |m: &QMatMul, bias: &Option<Tensor>, norm: &Option<RmsNorm>, heads: usize| -> Result<Tensor> {
-            let mut y = m.forward(xs)?;
+        let project = |m: &Linear, bias: &Option<Tensor>, norm: &Option<RmsNorm>, heads: usize| -> Result<Tensor> {
+            let mut y = m.forward(xs, decode)?;
             if let Some(bias) = bias {
                 y = y.broadcast_add(bias)?;
             }
@@ -447,10 +504,22 @@ impl Llm {
             }
             y.transpose(1, 2)?.contiguous()
         };
-        let q = self.rope(&project(&l.q, &l.q_bias, &l.q_norm, h)?, pos, l.local)?;
-        let k = self.rope(&project(&l.k, &l.k_bias, &l.k_norm, kvh)?, pos, l.local)?;
-        let v = project(&l.v, &l.v_bias, &None, kvh)?;
-        let (k, v) = kv.append(&k, &v)?;
+        Ok((
+            project(&l.q, &l.q_bias, &l.q_norm, h)?,
+            project(&l.k, &l.k_bias, &l.k_norm, kvh)?,
+            project(&l.v, &l.v_bias, &None, kvh)?,
+        ))
+    }
+
+    /// One sequence's attention: `q`, `k`, `v` (`[1, heads, t, hd]`, before RoPE) of the `t`
+    /// positions after the `pos` that `kv` holds → `[1, t, heads·hd]`, before the output
+    /// projection.
+    fn attend(&self, l: &Layer, q: &Tensor, k: &Tensor, v: &Tensor, kv: &mut KvBuffer, pos: usize) -> Result<Tensor> {
+        let (b, _, t, _) = q.dims4()?;
+        let (h, kvh, hd) = (self.cfg.heads, self.cfg.kv_heads, self.cfg.head_dim);
+        let q = self.rope(q, pos, l.local)?;
+        let k = self.rope(k, pos, l.local)?;
+        let (k, v) = kv.append(&k, v)?;
         let total = k.dim(2)?;
         // Sliding window: keys older than the window for the block's first query are never
         // seen, so they are left out; the mask below handles the rest of the block.
@@ -482,48 +551,52 @@ impl Llm {
                     })
                 })
                 .collect();
-            let mask = Tensor::from_vec(mask, (group * t, seen), xs.device())?;
+            let mask = Tensor::from_vec(mask, (group * t, seen), q.device())?;
             scores.broadcast_add(&mask)?
         } else {
             scores
         };
         let probs = candle_nn::ops::softmax_last_dim(&scores)?;
         let out = probs.matmul(&v.contiguous()?)?; // [b, kvh, group * t, hd]
-        let out = out.reshape((b, h, t, hd))?.transpose(1, 2)?.reshape((b, t, h * hd))?;
-        l.o.forward(&out)
+        out.reshape((b, h, t, hd))?.transpose(1, 2)?.reshape((b, t, h * hd))
     }
 
-    /// Run `tokens` after what `cache` holds; returns the logits `[n, V]` of every new position
-    /// (`all`) or of the last one (`[1, V]`).
-    pub fn forward(&self, tokens: &[u32], cache: &mut LlmCache, all: bool) -> Result<Tensor> {
-        let t = tokens.len();
-        if t == 0 {
-            candle_core::bail!("no tokens to run");
-        }
-        if cache.pos + t > self.cfg.context {
-            candle_core::bail!(
-                "{} positions exceed the model's context length {}",
-                cache.pos + t,
-                self.cfg.context
-            );
-        }
-        if cache.layers.len() != self.layers.len() {
-            *cache = self.new_cache();
-        }
-        let ids = Tensor::new(tokens, &Device::Cpu)?;
-        let mut xs = self.embed.embedding(&ids)?.unsqueeze(0)?;
+    /// Embeddings of `ids` as `[b, t, hidden]`.
+    fn embed(&self, ids: &[u32], (b, t): (usize, usize)) -> Result<Tensor> {
+        let ids = Tensor::new(ids, &Device::Cpu)?;
+        let xs = self.embed.embedding(&ids)?.reshape((b, t, self.cfg.hidden))?;
         if self.cfg.scale_embeddings {
-            xs = (xs * (self.cfg.hidden as f64).sqrt())?;
+            xs * (self.cfg.hidden as f64).sqrt()
+        } else {
+            Ok(xs)
         }
+    }
+
+    /// The decoder layers over `xs` (`[b, t, hidden]`): `caches` holds one cache per row
+    /// (`b` sequences of one new position each, `decode`) or one for a block of `t` positions.
+    fn layers(&self, mut xs: Tensor, caches: &mut [&mut LlmCache], decode: bool) -> Result<Tensor> {
         let post = |norm: &Option<RmsNorm>, ys: Tensor| match norm {
             Some(n) => n.forward(&ys),
             None => Ok(ys),
         };
-        for (l, kv) in self.layers.iter().zip(cache.layers.iter_mut()) {
-            let attn = self.attention(l, &l.attn_norm.forward(&xs)?, kv, cache.pos)?;
-            xs = (xs + post(&l.post_attn_norm, attn)?)?;
+        for (i, l) in self.layers.iter().enumerate() {
+            let (q, k, v) = self.qkv(l, &l.attn_norm.forward(&xs)?, decode)?;
+            let attn = if caches.len() == 1 {
+                self.attend(l, &q, &k, &v, &mut caches[0].layers[i], caches[0].pos)?
+            } else {
+                let rows = caches
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(r, c)| {
+                        let row = |x: &Tensor| x.narrow(0, r, 1);
+                        self.attend(l, &row(&q)?, &row(&k)?, &row(&v)?, &mut c.layers[i], c.pos)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Tensor::cat(&rows, 0)?
+            };
+            xs = (xs + post(&l.post_attn_norm, l.o.forward(&attn, decode)?)?)?;
             let h = l.ffn_norm.forward(&xs)?;
-            let gate = l.gate.forward(&h)?;
+            let gate = l.gate.forward(&h, decode)?;
             let gate = if self.cfg.gelu {
                 // As ggml computes it on the CPU: a table of GELU over f16 inputs, held in f16.
                 gate.to_dtype(DType::F16)?
@@ -534,13 +607,81 @@ impl Llm {
             } else {
                 candle_nn::ops::silu(&gate)?
             };
-            let ffn = l.down.forward(&(gate * l.up.forward(&h)?)?)?;
+            let ffn = l.down.forward(&(gate * l.up.forward(&h, decode)?)?, decode)?;
             xs = (xs + post(&l.post_ffn_norm, ffn)?)?;
         }
+        Ok(xs)
+    }
+
+    fn check_room(&self, cache: &mut LlmCache, t: usize) -> Result<()> {
+        if cache.pos + t > self.cfg.context {
+            candle_core::bail!(
+                "{} positions exceed the model's context length {}",
+                cache.pos + t,
+                self.cfg.context
+            );
+        }
+        if cache.layers.len() != self.layers.len() {
+            *cache = self.new_cache();
+        }
+        Ok(())
+    }
+
+    /// Run `tokens` after what `cache` holds; returns the logits `[n, V]` of every new position
+    /// (`all`) or of the last one (`[1, V]`). One token is a decode step, as
+    /// [`Llm::forward_batch`] runs it for one sequence.
+    pub fn forward(&self, tokens: &[u32], cache: &mut LlmCache, all: bool) -> Result<Tensor> {
+        let t = tokens.len();
+        if t == 0 {
+            candle_core::bail!("no tokens to run");
+        }
+        if t == 1 {
+            return self.forward_batch(tokens, &mut [cache]);
+        }
+        self.check_room(cache, t)?;
+        let xs = self.layers(self.embed(tokens, (1, t))?, &mut [&mut *cache], false)?;
         cache.pos += t;
         let xs = if all { xs } else { xs.narrow(1, t - 1, 1)? };
         let xs = self.norm.forward(&xs)?;
-        self.output.forward(&xs)?.squeeze(0)?.to_dtype(DType::F32)
+        self.output.forward(&xs, false)?.squeeze(0)?.to_dtype(DType::F32)
+    }
+
+    /// One decode step of several sequences: `tokens[i]` follows what `caches[i]` holds.
+    /// The weights are read once for all of them (one product over the rows), while each
+    /// sequence attends over its own cache at its own position. Returns the logits `[n, V]`;
+    /// row `i` is what [`Llm::forward`] gives for sequence `i` alone, bit for bit.
+    pub fn forward_batch(&self, tokens: &[u32], caches: &mut [&mut LlmCache]) -> Result<Tensor> {
+        let b = tokens.len();
+        if b == 0 || b != caches.len() {
+            candle_core::bail!("{b} tokens for {} sequences", caches.len());
+        }
+        for c in caches.iter_mut() {
+            self.check_room(c, 1)?;
+        }
+        let xs = self.layers(self.embed(tokens, (b, 1))?, caches, true)?;
+        for c in caches.iter_mut() {
+            c.pos += 1;
+        }
+        let xs = self.norm.forward(&xs)?;
+        self.output.forward(&xs, true)?.squeeze(1)?.to_dtype(DType::F32)
+    }
+
+    /// Bytes of K/V cache one position of one sequence takes.
+    pub fn cache_bytes_per_position(&self) -> usize {
+        2 * self.cfg.layers * self.cfg.kv_heads * self.cfg.head_dim * std::mem::size_of::<f32>()
+    }
+
+    /// Allocate `cache`'s K/V for `positions` in all, now and exactly.
+    pub fn reserve(&self, cache: &mut LlmCache, positions: usize) -> Result<()> {
+        if cache.layers.len() != self.layers.len() {
+            *cache = self.new_cache();
+        }
+        let shape = (1, self.cfg.kv_heads, self.cfg.head_dim);
+        let positions = positions.min(self.cfg.context);
+        for kv in cache.layers.iter_mut() {
+            kv.reserve(shape, positions, &Device::Cpu)?;
+        }
+        Ok(())
     }
 }
 
@@ -561,5 +702,55 @@ impl CausalLm for Llm {
 
     fn decode_step(&self, cache: &mut LlmCache, tokens: &[u32]) -> Result<Tensor> {
         self.forward(tokens, cache, false)
+    }
+
+    fn decode_batch(&self, caches: &mut [&mut LlmCache], tokens: &[u32]) -> Result<Tensor> {
+        self.forward_batch(tokens, caches)
+    }
+
+    fn reserve(&self, cache: &mut LlmCache, positions: usize) -> Result<()> {
+        Llm::reserve(self, cache, positions)
+    }
+
+    fn cache_bytes_per_position(&self) -> usize {
+        Llm::cache_bytes_per_position(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::quantized::GgmlDType;
+
+    fn bits(t: &Tensor) -> Vec<u32> {
+        t.flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_bits())
+            .collect()
+    }
+
+    /// A decode row's product has the same bits alone, among a few rows and among more than
+    /// [`DECODE_ROWS`] (where candle would change kernels), for every block type candle has
+    /// more than one kernel for.
+    #[test]
+    fn a_rows_product_does_not_depend_on_the_other_rows() {
+        let dev = Device::Cpu;
+        for dtype in [GgmlDType::Q4K, GgmlDType::Q6K, GgmlDType::Q8_0, GgmlDType::F32] {
+            let w = Tensor::randn(0f32, 1.0, (64, 512), &dev).unwrap();
+            let lin = Linear::new(Arc::new(QTensor::quantize(&w, dtype).unwrap())).unwrap();
+            let xs = Tensor::randn(0f32, 1.0, (40, 1, 512), &dev).unwrap();
+            let all = lin.forward(&xs, true).unwrap();
+            assert_eq!(all.dims(), &[40, 1, 64]);
+            for b in [1, 2, 5, 33] {
+                let part = lin.forward(&xs.narrow(0, 0, b).unwrap(), true).unwrap();
+                assert!(
+                    bits(&part) == bits(&all.narrow(0, 0, b).unwrap()),
+                    "{dtype:?}: the first {b} rows differ from the same rows among 40"
+                );
+            }
+        }
     }
 }
