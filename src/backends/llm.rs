@@ -216,7 +216,9 @@ impl LlmBackend {
             batch: self.cfg.batch,
             cache_budget: self.cfg.kv_cache_mb.saturating_mul(1 << 20),
         };
-        let mut generated = complete_all(&self.model, &requests, limits).into_iter();
+        let generated = complete_all(&self.model, &requests, limits);
+        log_prompts(&requests, &generated, &slots, jobs);
+        let mut generated = generated.into_iter();
         let mut out: Vec<Result<String, String>> = prompts.into_iter().map(|p| p.map(|_| String::new())).collect();
         for i in slots {
             let g = generated.next().expect("one result per request");
@@ -286,6 +288,43 @@ impl LlmBackend {
                 }
             })
             .collect()
+    }
+}
+
+/// For `benches/peers/digest.py`: with `SVODKA_PROMPT_LOG=FILE` set, every prompt a GGUF model
+/// answers is appended to FILE as one JSON line (the ids and decoding settings, the number of
+/// the call it came in, since a run's summaries come before their translations, and how many
+/// tokens the answer took), so that another engine can be given the same prompts in the same
+/// order. Writing is best-effort: a benchmark hook must never fail a run.
+fn log_prompts(
+    requests: &[Request<'_>],
+    generated: &[candle_core::Result<crate::generate::sample::Generated>],
+    slots: &[usize],
+    jobs: &[(Task, &str, &str, &str)],
+) {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALL: AtomicUsize = AtomicUsize::new(0);
+    let Some(path) = std::env::var_os("SVODKA_PROMPT_LOG") else {
+        return;
+    };
+    let call = CALL.fetch_add(1, Ordering::Relaxed);
+    let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) else {
+        return;
+    };
+    for ((r, g), &slot) in requests.iter().zip(generated).zip(slots) {
+        let line = serde_json::json!({
+            "call": call,
+            "task": jobs[slot].0.to_string(),
+            "ids": r.prompt,
+            "stop": r.stop,
+            "max_new_tokens": r.cfg.max_new_tokens,
+            "repetition_penalty": r.cfg.repetition_penalty,
+            "repeat_last_n": r.cfg.repeat_last_n,
+            "greedy": r.cfg.temperature <= 0.0,
+            "generated": g.as_ref().map_or(0, |g| g.tokens.len()),
+        });
+        let _ = writeln!(f, "{line}");
     }
 }
 
