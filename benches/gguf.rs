@@ -8,7 +8,8 @@
 //! JSON, also P sequences over the same prompt generating N tokens each, decoded together
 //! (one batched step per token: `Llm::forward_batch`, as `llm.batch` runs them); their
 //! generated tokens/s counts all P sequences' tokens. One warm-up round, then 5 measured;
-//! prints one JSON line with the tokens/s of every round.
+//! prints one JSON line with the tokens/s of every round. With `SVODKA_BENCH_KV_MB=N` it
+//! measures memory instead: P sequences through the run's engine with `llm.kv_cache_mb` = N.
 //! Without arguments (as `cargo bench` runs every bench) it says what it needs and exits.
 
 use std::time::Instant;
@@ -54,6 +55,16 @@ fn main() {
         }
     }
     let parallel = spec["parallel"].as_u64().unwrap_or(0) as usize;
+    if let Ok(mb) = std::env::var("SVODKA_BENCH_KV_MB") {
+        memory(
+            &llm,
+            &ids,
+            new,
+            parallel.max(1),
+            mb.parse().expect("SVODKA_BENCH_KV_MB: MiB"),
+        );
+        return;
+    }
     let mut par_gen_tps = Vec::new();
     if parallel > 0 {
         let mut caches: Vec<_> = (0..parallel).map(|_| llm.new_cache()).collect();
@@ -91,6 +102,53 @@ fn main() {
             "gen_tps": gen_tps,
             "parallel": parallel,
             "parallel_gen_tps": par_gen_tps,
+        })
+    );
+}
+
+/// `SVODKA_BENCH_KV_MB=N`: `parallel` sequences over the prompt, `new` tokens each, through the engine a
+/// run uses (`complete_all`, `llm.batch` = `parallel`, `llm.kv_cache_mb` = N); prints the
+/// peak RSS and the time. Run it in a process of its own for each N: the peak is the process's.
+fn memory(llm: &Llm, ids: &[u32], new: usize, parallel: usize, mb: usize) {
+    use svodka::generate::continuous::{BatchLimits, Request, complete_all};
+    use svodka::generate::sample::SamplingConfig;
+    let cfg = SamplingConfig {
+        max_new_tokens: new,
+        ..SamplingConfig::default()
+    };
+    let requests: Vec<Request> = (0..parallel)
+        .map(|_| Request {
+            prompt: ids,
+            stop: &[],
+            cfg: &cfg,
+        })
+        .collect();
+    // The peak from here on (Linux: "5" to clear_refs resets VmHWM to the current RSS), so that
+    // the load's transient copies do not hide the caches.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let rss_loaded = svodka::bench::run::peak_rss_mb();
+    let t = Instant::now();
+    let out = complete_all(
+        llm,
+        &requests,
+        BatchLimits {
+            batch: parallel,
+            cache_budget: mb << 20,
+        },
+    );
+    let wall = t.elapsed().as_secs_f64();
+    assert!(out.iter().all(|r| r.is_ok()), "every sequence runs");
+    println!(
+        "{}",
+        serde_json::json!({
+            "engine": "svodka",
+            "sequences": parallel,
+            "positions": ids.len() + new,
+            "kv_cache_mb": mb,
+            "kv_mb_per_sequence": (llm.cache_bytes_per_position() * (ids.len() + new)) as f64 / (1u64 << 20) as f64,
+            "rss_mb_loaded": rss_loaded,
+            "peak_rss_mb": svodka::bench::run::peak_rss_mb(),
+            "wall_s": wall,
         })
     );
 }

@@ -7,14 +7,16 @@ each: the model's summary in the article's language, then its translation) with
 ids, rendered from the file's chat template, and the decoding settings). llama.cpp (llama-cpp-
 python's low-level API) is then given the same prompts in the same calls (a run's summaries
 come before the translations of those summaries), decoding the same way: greedy, repetition
-penalty over the last 64 tokens, the same stop tokens and max_new_tokens. "one at a time" is
+penalty over the last 64 tokens, and as many tokens per answer as svodka's answer took (its own
+end-of-generation ignored), so that both engines do the same work whatever their last bits make
+of an argmax (--own-lengths: stop where llama.cpp's answer stops instead). "one at a time" is
 one sequence at a time; "parallel" keeps up to P sequences decoding together in one context
 (sequence ids 0..P-1, one llama_decode per step, a waiting prompt joining when an answer ends:
 llama.cpp's server slots). Each engine runs in its own process, for its peak RSS; its time
 counts from the first prompt to the last answer (svodka: the whole `svodka run`, model load
 and reading included).
 
-  python digest.py MODEL.gguf [--threads 2] [--parallel 8] [--svodka-batch 8]
+  python digest.py MODEL.gguf [--threads 2] [--parallel 8] [--svodka-batch 8] [--own-lengths]
                    [--corpus ../shared/real-corpus] [--svodka target/release/svodka]
 
 Prints one JSON line per engine and mode, then a table with svodka's ratios.
@@ -34,7 +36,9 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 
 
 def run_svodka(a, log):
-    files = sorted(glob.glob(os.path.join(a.corpus, "*.md")))
+    # The articles: every Markdown file but the corpus's own notes (SOURCES.md, README.md).
+    files = sorted(f for f in glob.glob(os.path.join(a.corpus, "*.md"))
+                   if os.path.basename(f) not in ("SOURCES.md", "README.md"))
     out = log + ".out.jsonl"
     cmd = [a.svodka, "run", *files, "-o", out, "-q", "--threads", str(a.threads),
            "--set", f"llm.model={a.model}", "--set", f"llm.batch={a.svodka_batch}"]
@@ -95,6 +99,11 @@ def serve(a, log, parallel):
             logits[seen] = np.where(v >= 0, v / r, v * r)
         return int(logits.argmax())
 
+    def done(p, nxt, out):
+        if a.own_lengths:
+            return nxt in p["stop"] or out >= p["max_new_tokens"]
+        return out >= p["generated"]
+
     generated = prompt_tokens = 0
     t = time.perf_counter()
     for call in sorted(calls):
@@ -113,7 +122,7 @@ def serve(a, log, parallel):
                 prompt_tokens += len(ids)
                 s = {"p": p, "history": list(ids), "out": 0, "pos": len(ids)}
                 nxt = choose(len(ids) - 1 - (len(ids) - 1) // 512 * 512, s)
-                if nxt in p["stop"] or p["max_new_tokens"] == 0:
+                if done(p, nxt, 0):
                     free.append(seq)
                     continue
                 s["next"] = nxt
@@ -127,7 +136,7 @@ def serve(a, log, parallel):
                 s["pos"] += 1
                 generated += 1
                 nxt = choose(i, s)
-                if nxt in s["p"]["stop"] or s["out"] >= s["p"]["max_new_tokens"]:
+                if done(s["p"], nxt, s["out"]):
                     del active[q]
                     free.append(q)
                 else:
@@ -147,6 +156,7 @@ def main():
     ap.add_argument("--svodka-batch", type=int, default=8)
     ap.add_argument("--corpus", default=os.path.join(ROOT, "..", "shared", "real-corpus"))
     ap.add_argument("--svodka", default=os.path.join(ROOT, "target", "release", "svodka"))
+    ap.add_argument("--own-lengths", action="store_true")
     ap.add_argument("--serve", help=argparse.SUPPRESS)
     ap.add_argument("--log", help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -160,8 +170,9 @@ def main():
     print(json.dumps(rows[0]), flush=True)
     articles = rows[0]["articles"]
     for p in (1, a.parallel):
+        own = ["--own-lengths"] if a.own_lengths else []
         out = subprocess.run([sys.executable, __file__, a.model, "--threads", str(a.threads), "--serve", str(p),
-                              "--log", log], env=dict(os.environ, OMP_NUM_THREADS=str(a.threads)),
+                              "--log", log, *own], env=dict(os.environ, OMP_NUM_THREADS=str(a.threads)),
                              check=True, capture_output=True, text=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         r["articles"] = articles

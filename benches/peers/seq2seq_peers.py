@@ -391,9 +391,33 @@ def gguf_table(rows):
         head = f"{'':<20}{'svodka':>12}{'llama.cpp':>12}{'ratio':>8}"
         print(head)
         print("-" * len(head))
-        for key, name in (("prompt_tps", "prompt tok/s"), ("gen_tps", "generated tok/s")):
+        keys = [("prompt_tps", "prompt tok/s"), ("gen_tps", "generated tok/s")]
+        if s.get("parallel") and l.get("parallel_gen_tps"):
+            keys.append(("parallel_gen_tps", f"{s['parallel']} parallel tok/s"))
+        for key, name in keys:
             a, b = statistics.median(s[key]), statistics.median(l[key])
             print(f"{name:<20}{a:12.1f}{b:12.1f}{a / b:8.2f}")
+
+
+def digest_table(rows):
+    """The digest of the real corpus (lines from digest.py, "kind": "digest")."""
+    by_model = {}
+    for r in rows:
+        by_model.setdefault(r["model"], []).append(r)
+    for model, rs in by_model.items():
+        s = next((r for r in rs if r["engine"] == "svodka"), None)
+        if not s:
+            continue
+        print(f"\ndigest of {s['articles']} real articles (../shared/real-corpus), {model}, {s['threads']} threads; "
+              f"{s['prompts']} prompts, the same for every engine; ratio = svodka / llama.cpp")
+        head = f"{'':<28}{'articles/h':>11}{'prompt tok':>11}{'gen tok':>9}{'gen tok/s':>10}{'peak RSS MB':>12}{'ratio':>7}"
+        print(head)
+        print("-" * len(head))
+        per_hour = lambda r: r["articles"] * 3600 / r["wall_s"]
+        for r in rs:
+            ratio = "" if r is s else f"{per_hour(s) / per_hour(r):7.2f}"
+            print(f"{r['engine'] + ', ' + r['mode']:<28}{per_hour(r):11.1f}{r['prompt_tokens']:11}{r['generated_tokens']:9}"
+                  f"{r['generated_tokens'] / r['wall_s']:10.2f}{r['peak_rss_mb']:12.0f}{ratio}")
 
 
 def cmd_table(a):
@@ -401,10 +425,12 @@ def cmd_table(a):
     if not rows:
         raise SystemExit(f"{a.file}: no results")
     gguf = [r for r in rows if r.get("kind") == "gguf"]
+    digest = [r for r in rows if r.get("kind") == "digest"]
     quality = [r for r in rows if r.get("kind") == "quality"]
-    rows = [r for r in rows if r.get("kind") not in ("gguf", "quality")]
+    rows = [r for r in rows if r.get("kind") not in ("gguf", "quality", "digest")]
     if not rows:
         gguf_table(gguf)
+        digest_table(digest)
         return
     cells, full = {}, {}
     for r in rows:  # a later line for the same cell replaces an earlier one
@@ -460,6 +486,8 @@ def cmd_table(a):
                   f"{a8['max_logit_diff']:.4f} (max |logit| {a8['max_abs_logit']:.2f})")
     if gguf:
         gguf_table(gguf)
+    if digest:
+        digest_table(digest)
 
 
 def main():
