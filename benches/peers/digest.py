@@ -81,13 +81,8 @@ def serve(a, log, parallel):
     n_vocab = C.llama_vocab_n_tokens(C.llama_model_get_vocab(model))
     batch = C.llama_batch_init(512, 0, 1)
 
-    def decode(entries):
-        batch.n_tokens = len(entries)
-        for i, (tok, pos, seq, logits) in enumerate(entries):
-            batch.token[i], batch.pos[i], batch.n_seq_id[i] = tok, pos, 1
-            batch.seq_id[i][0], batch.logits[i] = seq, logits
-        if C.llama_decode(ctx, batch) != 0:
-            raise RuntimeError("llama_decode failed")
+    from llama_cpp_gguf import batch_decoder
+    decode = batch_decoder(ctx, batch)
 
     def choose(i, s):
         logits = np.ctypeslib.as_array(C.llama_get_logits_ith(ctx, i), shape=(n_vocab,)).copy()

@@ -68,6 +68,22 @@ def main() -> None:
                       "parallel": a.parallel, "parallel_gen_tps": par_gen_tps}))
 
 
+def batch_decoder(ctx, batch):
+    """A function that runs (token, position, sequence id, wants logits) entries through
+    llama_decode in `batch` (from llama_batch_init, one sequence id per token). digest.py uses it
+    too."""
+    import llama_cpp as C
+
+    def decode(entries):
+        batch.n_tokens = len(entries)
+        for i, (tok, pos, seq, logits) in enumerate(entries):
+            batch.token[i], batch.pos[i], batch.n_seq_id[i] = tok, pos, 1
+            batch.seq_id[i][0], batch.logits[i] = seq, logits
+        if C.llama_decode(ctx, batch) != 0:
+            raise RuntimeError("llama_decode failed")
+    return decode
+
+
 def batched(llm: Llama, ids: list, a) -> list:
     """Generated tokens/s of a.parallel sequences decoded together, per repeat (after a warm-up)."""
     import llama_cpp as C
@@ -82,13 +98,7 @@ def batched(llm: Llama, ids: list, a) -> list:
     n_vocab = C.llama_vocab_n_tokens(C.llama_model_get_vocab(model))
     batch = C.llama_batch_init(512, 0, p)
 
-    def decode(entries):
-        batch.n_tokens = len(entries)
-        for i, (tok, pos, seq, logits) in enumerate(entries):
-            batch.token[i], batch.pos[i], batch.n_seq_id[i] = tok, pos, 1
-            batch.seq_id[i][0], batch.logits[i] = seq, logits
-        if C.llama_decode(ctx, batch) != 0:
-            raise RuntimeError("llama_decode failed")
+    decode = batch_decoder(ctx, batch)
 
     def argmax(i):
         return int(np.ctypeslib.as_array(C.llama_get_logits_ith(ctx, i), shape=(n_vocab,)).argmax())
