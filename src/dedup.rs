@@ -241,7 +241,11 @@ mod tests {
     fn the_estimate_tracks_the_true_similarity() {
         let a: Vec<String> = (0..400).map(|i| format!("w{i}")).collect();
         for keep in [400, 300, 200, 100] {
-            let b: Vec<String> = a[..keep].iter().cloned().chain((0..400 - keep).map(|i| format!("x{i}"))).collect();
+            let b: Vec<String> = a[..keep]
+                .iter()
+                .cloned()
+                .chain((0..400 - keep).map(|i| format!("x{i}")))
+                .collect();
             let (sa, sb) = (signature(&a.join(" ")).unwrap(), signature(&b.join(" ")).unwrap());
             let small = |s: [u64; HASHES]| -> [u8; HASHES] { std::array::from_fn(|i| s[i] as u8) };
             let est = similarity(&small(sa), &small(sb));

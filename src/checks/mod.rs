@@ -198,7 +198,11 @@ fn script_of_lang(lang: &str) -> Option<Script> {
 /// Word 3-grams of `text` found in `source`, as a share of `text`'s.
 fn contained(text: &[String], source: &[String]) -> f64 {
     if text.len() < 3 {
-        return if !text.is_empty() && text.iter().all(|w| source.contains(w)) { 1.0 } else { 0.0 };
+        return if !text.is_empty() && text.iter().all(|w| source.contains(w)) {
+            1.0
+        } else {
+            0.0
+        };
     }
     let have: HashSet<_> = source.windows(3).collect();
     let grams: Vec<_> = text.windows(3).collect();
@@ -236,7 +240,11 @@ fn copies(o: &Output) -> bool {
                 }
                 if target == Some(Script::Cyrillic) && source == Some(Script::Latin) {
                     let in_source = src.contains(&w.to_lowercase());
-                    latin_run = if has(Script::Latin) && !has(Script::Cyrillic) && in_source { latin_run + 1 } else { 0 };
+                    latin_run = if has(Script::Latin) && !has(Script::Cyrillic) && in_source {
+                        latin_run + 1
+                    } else {
+                        0
+                    };
                     if latin_run >= 4 {
                         return true;
                     }
@@ -353,33 +361,69 @@ mod tests {
         assert_eq!(tr(EN, "en", &ru_moved, "ru"), vec![Check::Numbers]);
         // A summary may leave numbers out, not change them.
         assert_eq!(sum(RU, "ru", "Инфляция замедлилась до 3,8 %.", "ru"), vec![]);
-        assert_eq!(sum(RU, "ru", "Инфляция замедлилась до 3,5 %.", "ru"), vec![Check::Numbers]);
-        assert_eq!(sum(EN, "en", "Inflation slowed to 3.8%; the budget got 68 bn roubles more.", "en"), vec![]);
+        assert_eq!(
+            sum(RU, "ru", "Инфляция замедлилась до 3,5 %.", "ru"),
+            vec![Check::Numbers]
+        );
+        assert_eq!(
+            sum(
+                EN,
+                "en",
+                "Inflation slowed to 3.8%; the budget got 68 bn roubles more.",
+                "en"
+            ),
+            vec![]
+        );
     }
 
     #[test]
     fn source_script_left_in_a_translation() {
         let src = "По его словам, таким образом Киев планирует усилить группировку.";
         assert_eq!(
-            tr(src, "ru", "By his words, such a way, Киев will plan to strengthen the group.", "en"),
+            tr(
+                src,
+                "ru",
+                "By his words, such a way, Киев will plan to strengthen the group.",
+                "en"
+            ),
             vec![Check::Copy]
         );
         assert_eq!(
-            tr("Об этом заявил Александр Захарченко.", "ru", "This was stated by Alexander Zakharченко.", "en"),
+            tr(
+                "Об этом заявил Александр Захарченко.",
+                "ru",
+                "This was stated by Alexander Zakharченко.",
+                "en"
+            ),
             vec![Check::Copy]
         );
         assert_eq!(
-            tr("Так заявил Александр Захарченко.", "ru", "So said Alexander Zakharchenko.", "en"),
+            tr(
+                "Так заявил Александр Захарченко.",
+                "ru",
+                "So said Alexander Zakharchenko.",
+                "en"
+            ),
             vec![]
         );
         // A brand stays Latin in Russian; a copied phrase does not.
         let en = "Apple unveiled a new iPhone at its annual event in California on Tuesday.";
         assert_eq!(
-            tr(en, "en", "Apple представила новый iPhone на ежегодной презентации в Калифорнии во вторник.", "ru"),
+            tr(
+                en,
+                "en",
+                "Apple представила новый iPhone на ежегодной презентации в Калифорнии во вторник.",
+                "ru"
+            ),
             vec![]
         );
         assert_eq!(
-            tr(en, "en", "Компания: Apple unveiled a new iPhone на ежегодной презентации в Калифорнии во вторник.", "ru"),
+            tr(
+                en,
+                "en",
+                "Компания: Apple unveiled a new iPhone на ежегодной презентации в Калифорнии во вторник.",
+                "ru"
+            ),
             vec![Check::Copy]
         );
         assert_eq!(tr(EN, "en", EN, "ru"), vec![Check::Copy, Check::Language]);
@@ -387,9 +431,18 @@ mod tests {
 
     #[test]
     fn wrong_language() {
-        assert_eq!(sum(RU, "ru", "Инфляция в стране замедлилась, сообщил Росстат.", "en"), vec![Check::Language]);
-        assert_eq!(sum(EN, "en", "Inflation in the country slowed, Rosstat said.", "ru"), vec![Check::Language]);
-        assert_eq!(sum(RU, "ru", "Inflation in the country slowed, Rosstat said.", "en"), vec![]);
+        assert_eq!(
+            sum(RU, "ru", "Инфляция в стране замедлилась, сообщил Росстат.", "en"),
+            vec![Check::Language]
+        );
+        assert_eq!(
+            sum(EN, "en", "Inflation in the country slowed, Rosstat said.", "ru"),
+            vec![Check::Language]
+        );
+        assert_eq!(
+            sum(RU, "ru", "Inflation in the country slowed, Rosstat said.", "en"),
+            vec![]
+        );
         // Too short to judge: a name.
         assert_eq!(sum(EN, "en", "Росстат", "en"), vec![]);
     }
@@ -402,7 +455,15 @@ mod tests {
         assert_eq!(sum(RU, "ru", ru_loop, "ru"), vec![Check::Repetition]);
         let phrase = "Росстат сообщил, что инфляция замедлилась, инфляция замедлилась, инфляция замедлилась";
         assert_eq!(sum(RU, "ru", phrase, "ru"), vec![Check::Repetition]);
-        assert_eq!(sum(EN, "en", "Inflation slowed very, very sharply in August, Rosstat said.", "en"), vec![]);
+        assert_eq!(
+            sum(
+                EN,
+                "en",
+                "Inflation slowed very, very sharply in August, Rosstat said.",
+                "en"
+            ),
+            vec![]
+        );
     }
 
     #[test]
@@ -417,7 +478,10 @@ mod tests {
             hit_limit: true,
         };
         assert_eq!(check(&cut, &served()), vec![Check::Truncated]);
-        assert_eq!(tr(RU, "ru", "Inflation slowed.", "en"), vec![Check::Numbers, Check::Length]);
+        assert_eq!(
+            tr(RU, "ru", "Inflation slowed.", "en"),
+            vec![Check::Numbers, Check::Length]
+        );
         let long = format!("{EN} {EN}");
         assert!(tr(RU, "ru", &long, "en").contains(&Check::Length));
         let long_summary = format!("{RU} Кроме того, {RU}");
@@ -426,8 +490,17 @@ mod tests {
 
     #[test]
     fn a_summary_that_is_its_source_is_a_copy() {
-        let src = format!("{EN} The ministry said the measures would be reviewed next year and more rules would follow.");
+        let src =
+            format!("{EN} The ministry said the measures would be reviewed next year and more rules would follow.");
         assert_eq!(sum(&src, "en", &src, "en"), vec![Check::Copy]);
-        assert_eq!(sum(&src, "en", "Annual inflation slowed to 3.8% in August, Rosstat said.", "en"), vec![]);
+        assert_eq!(
+            sum(
+                &src,
+                "en",
+                "Annual inflation slowed to 3.8% in August, Rosstat said.",
+                "en"
+            ),
+            vec![]
+        );
     }
 }

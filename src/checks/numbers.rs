@@ -48,7 +48,18 @@ impl Fact {
 }
 
 const RU_MONTHS: [&str; 12] = [
-    "январ", "феврал", "март", "апрел", "ма", "июн", "июл", "август", "сентябр", "октябр", "ноябр", "декабр",
+    "январ",
+    "феврал",
+    "март",
+    "апрел",
+    "ма",
+    "июн",
+    "июл",
+    "август",
+    "сентябр",
+    "октябр",
+    "ноябр",
+    "декабр",
 ];
 const EN_MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
@@ -69,14 +80,12 @@ static EN_DATE_DM: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap()
 });
 /// `01.09.2025`, `1.9.2025`: day, month, year (both languages write it so).
-static NUMERIC_DATE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b").unwrap());
+static NUMERIC_DATE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4})\b").unwrap());
 /// A list marker at the start of a line (`1.`, `2)`): numbering, not a number of the text.
 static LIST_MARKER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?m)^\s*\d{1,2}[.)]\s").unwrap());
 /// Russian digits: thousands grouped by (narrow) spaces, decimal comma (a point is read too).
-static RU_NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\d{1,3}(?:[ \u{00A0}\u{202F}]\d{3})+(?:,\d+)?|\d+(?:[,.]\d+)?").unwrap()
-});
+static RU_NUMBER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\d{1,3}(?:[ \u{00A0}\u{202F}]\d{3})+(?:,\d+)?|\d+(?:[,.]\d+)?").unwrap());
 /// English digits: thousands grouped by commas, decimal point.
 static EN_NUMBER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?").unwrap());
@@ -165,27 +174,31 @@ pub fn facts(text: &str, lang: &str) -> Vec<Fact> {
         let m = c.get(0).unwrap();
         if let (Some(d), Ok(month @ 1..=12), Ok(year)) = (day(&c[1]), c[2].parse::<u8>(), c[3].parse::<f64>()) {
             out.push(Fact::Date { month, day: d });
-            out.push(Fact::Value { value: year, step: 1.0, word: false });
+            out.push(Fact::Value {
+                value: year,
+                step: 1.0,
+                word: false,
+            });
             taken.push((m.start(), m.end()));
         }
     }
     for c in RU_DATE.captures_iter(text) {
         let m = c.get(0).unwrap();
-        if let (Some(d), Some(month)) = (day(&c[1]), month_of(&c[2], &RU_MONTHS)) {
-            if free(&taken, m.start(), m.end()) {
-                out.push(Fact::Date { month, day: d });
-                taken.push((m.start(), m.end()));
-            }
+        if let (Some(d), Some(month)) = (day(&c[1]), month_of(&c[2], &RU_MONTHS))
+            && free(&taken, m.start(), m.end())
+        {
+            out.push(Fact::Date { month, day: d });
+            taken.push((m.start(), m.end()));
         }
     }
     for (re, day_at, month_at) in [(&*EN_DATE_MD, 2, 1), (&*EN_DATE_DM, 1, 2)] {
         for c in re.captures_iter(text) {
             let m = c.get(0).unwrap();
-            if let (Some(d), Some(month)) = (day(&c[day_at]), month_of(&c[month_at], &EN_MONTHS)) {
-                if free(&taken, m.start(), m.end()) {
-                    out.push(Fact::Date { month, day: d });
-                    taken.push((m.start(), m.end()));
-                }
+            if let (Some(d), Some(month)) = (day(&c[day_at]), month_of(&c[month_at], &EN_MONTHS))
+                && free(&taken, m.start(), m.end())
+            {
+                out.push(Fact::Date { month, day: d });
+                taken.push((m.start(), m.end()));
             }
         }
     }
@@ -220,7 +233,11 @@ pub fn facts(text: &str, lang: &str) -> Vec<Fact> {
             scale_of(&w)
         });
         let step = 10f64.powi(-(frac.len() as i32)) * factor;
-        out.push(Fact::Value { value: value * factor, step, word: false });
+        out.push(Fact::Value {
+            value: value * factor,
+            step,
+            word: false,
+        });
     }
 
     // Number words, then a scale word after one: "three million".
@@ -229,7 +246,11 @@ pub fn facts(text: &str, lang: &str) -> Vec<Fact> {
         let lower = w.as_str().to_lowercase();
         if let Some(&(_, v)) = NUMBER_WORDS.iter().find(|(n, _)| *n == lower) {
             let factor = words.get(i + 1).map_or(1.0, |n| scale_of(&n.as_str().to_lowercase()));
-            out.push(Fact::Value { value: v * factor, step: factor, word: true });
+            out.push(Fact::Value {
+                value: v * factor,
+                step: factor,
+                word: true,
+            });
         }
     }
     out
@@ -239,7 +260,8 @@ fn scale_of(word: &str) -> f64 {
     let w = word.trim_end_matches('.');
     if w.starts_with("тыс") || w.starts_with("thousand") || w == "k" {
         1e3
-    } else if w.starts_with("млн") || w.starts_with("миллион") || w.starts_with("million") || w == "mln" || w == "m" {
+    } else if w.starts_with("млн") || w.starts_with("миллион") || w.starts_with("million") || w == "mln" || w == "m"
+    {
         1e6
     } else if w.starts_with("млрд") || w.starts_with("миллиард") || w.starts_with("billion") || w == "bn" {
         1e9
