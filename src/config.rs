@@ -70,8 +70,32 @@ pub struct PipelineConfig {
     pub summarize: SummarizeConfig,
     pub translate: TranslateConfig,
     pub llm: LlmConfig,
+    pub checks: ChecksConfig,
     pub run: RunConfig,
     pub output: OutputConfig,
+}
+
+/// Checks on every model output ([`crate::checks`]): flagged outputs are named in the
+/// record's `checks`, and may be run once more with safer decoding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChecksConfig {
+    /// Check every model output (lead-3's are the article's own sentences, never checked).
+    /// Default: true.
+    pub enabled: bool,
+    /// Run a flagged output once more with safer decoding (seq2seq: beam search with
+    /// `no_repeat_ngram_size`; GGUF: a higher repetition penalty, shorter translation pieces)
+    /// and keep the result with fewer flags; the record's `retried` names it. Default: false.
+    pub retry: bool,
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        ChecksConfig {
+            enabled: true,
+            retry: false,
+        }
+    }
 }
 
 /// GGUF instruct models: the prompts and the settings of their own (seed, context, …) of every
@@ -439,6 +463,13 @@ pub struct RunConfig {
     /// well: a window of big articles must not fill the memory. One article larger than this
     /// still runs, alone. Default: 134217728 (128 MiB).
     pub window_bytes: u64,
+    /// Articles that repeat an earlier one of the run get `duplicate_of` and its summaries,
+    /// with no model run: "near" (MinHash of word shingles, [`crate::dedup`]), "exact" (the
+    /// same words) or "off". Default: "near".
+    pub dedup: crate::dedup::Mode,
+    /// Least estimated Jaccard similarity of 4-word shingles for "near" (0 < t <= 1).
+    /// Default: 0.8.
+    pub dedup_threshold: f64,
 }
 
 /// Most threads per core that `run.threads` may ask for: more only adds switching (the
@@ -470,6 +501,8 @@ impl Default for RunConfig {
             threads: 0,
             window: 256,
             window_bytes: 128 * 1024 * 1024,
+            dedup: crate::dedup::Mode::Near,
+            dedup_threshold: 0.8,
         }
     }
 }
@@ -641,6 +674,12 @@ impl PipelineConfig {
                     message: "must be at least 1".into(),
                 });
             }
+        }
+        if !(self.run.dedup_threshold > 0.0 && self.run.dedup_threshold <= 1.0) {
+            return Err(ConfigError::Invalid {
+                key: "run.dedup_threshold".into(),
+                message: format!("must be more than 0 and at most 1, not {}", self.run.dedup_threshold),
+            });
         }
         if self.run.window_bytes == 0 {
             return Err(ConfigError::Invalid {

@@ -42,6 +42,17 @@ pub enum Mode {
     Near,
 }
 
+/// What [`Index::see`] made of an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen<'a> {
+    /// Indexed as original number n.
+    New(u32),
+    /// A copy of original `of`, whose id is `id`; not indexed itself.
+    Duplicate { of: u32, id: &'a str },
+    /// Not indexed: dedup is off, or the body has no words.
+    Unindexed,
+}
+
 /// The articles of a run so far, by content.
 pub struct Index {
     mode: Mode,
@@ -135,22 +146,36 @@ impl Index {
     /// article `id` and `None` is returned. A duplicate is not indexed itself: its copies
     /// point at the same original.
     pub fn check_or_insert(&mut self, id: &str, body: &str) -> Option<&str> {
+        match self.see(id, body) {
+            Seen::Duplicate { id, .. } => Some(id),
+            Seen::New(_) | Seen::Unindexed => None,
+        }
+    }
+
+    /// [`Index::check_or_insert`], with the originals' numbers: the n-th article indexed is
+    /// number n.
+    pub fn see(&mut self, id: &str, body: &str) -> Seen<'_> {
         match self.mode {
-            Mode::Off => None,
+            Mode::Off => Seen::Unindexed,
             Mode::Exact => {
                 let key = fnv(words(body).collect::<Vec<_>>().join(" ").as_bytes(), 0);
                 let next = self.ids.len() as u32;
                 match self.exact.get(&key) {
-                    Some(&i) => Some(&*self.ids[i as usize]),
+                    Some(&i) => Seen::Duplicate {
+                        of: i,
+                        id: &self.ids[i as usize],
+                    },
                     None => {
                         self.exact.insert(key, next);
                         self.ids.push(id.into());
-                        None
+                        Seen::New(next)
                     }
                 }
             }
             Mode::Near => {
-                let sig = signature(body)?;
+                let Some(sig) = signature(body) else {
+                    return Seen::Unindexed;
+                };
                 let keys: Vec<u32> = sig
                     .chunks(ROWS)
                     .enumerate()
@@ -170,7 +195,10 @@ impl Index {
                     }
                 }
                 if let Some((_, i)) = best {
-                    return Some(&*self.ids[i as usize]);
+                    return Seen::Duplicate {
+                        of: i,
+                        id: &self.ids[i as usize],
+                    };
                 }
                 let next = self.ids.len() as u32;
                 for (band, key) in self.bands.iter_mut().zip(keys) {
@@ -182,7 +210,7 @@ impl Index {
                 }
                 self.signatures.last_mut().unwrap()[at] = small;
                 self.ids.push(id.into());
-                None
+                Seen::New(next)
             }
         }
     }

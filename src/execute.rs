@@ -6,18 +6,120 @@
 //! backends pack their own batches, and [`crate::backends::Chunking`] cuts texts. What this
 //! module owns is the bookkeeping: which result belongs to which article, map-reduce for texts
 //! longer than the summariser reads, the time each article cost, and the first error of an
-//! article (which makes its record an error record; the rest of the wave goes on).
+//! article (which makes its record an error record; the rest of the wave goes on). Every model
+//! output is checked here as it comes back ([`crate::checks`]), beside the text it was made
+//! from, and a flagged one is run once more with safer decoding when `checks.retry` asks: only
+//! here are an output and its source side by side.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use crate::backends::{Backends, Chunking, SummaryInput};
+use crate::backends::{Backends, Chunking, Decoding, Generated, SummaryInput};
+use crate::checks::{self, Check, Kind};
 use crate::chunk::Chunk;
 use crate::plan::{Plan, Source};
 use crate::record_error::{ArticleError, ErrorKind, Stage};
 
 /// Most rounds of summarising joined chunk summaries (map-reduce depth after the map).
 const MAX_REDUCE: usize = 3;
+
+/// Whether and how model outputs are checked (`[checks]`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Checking<'a> {
+    pub enabled: bool,
+    pub retry: bool,
+    /// `language.served`: the languages the detector favours.
+    pub served: &'a [String],
+}
+
+impl Checking<'_> {
+    pub const OFF: Checking<'static> = Checking {
+        enabled: false,
+        retry: false,
+        served: &[],
+    };
+}
+
+/// What one output is of which source, for the checks.
+#[derive(Clone, Copy)]
+struct Made<'a> {
+    kind: Kind,
+    source: &'a str,
+    source_lang: &'a str,
+    lang: &'a str,
+}
+
+/// One checked output.
+pub(crate) struct Checked {
+    pub result: Result<String, ArticleError>,
+    pub flags: Vec<Check>,
+    pub retried: bool,
+}
+
+fn flags_of(g: &Generated, m: &Made<'_>, checking: Checking<'_>) -> Vec<Check> {
+    checks::check(
+        &checks::Output {
+            kind: m.kind,
+            source: m.source,
+            source_lang: m.source_lang,
+            text: &g.text,
+            lang: m.lang,
+            hit_limit: g.hit_limit,
+        },
+        checking.served,
+    )
+}
+
+/// Run `call` on every item (`call(indices, decoding)` returns one result per index), check
+/// each output against what it was `made` of, and with `checking.retry` run the flagged ones
+/// once more, all in one call, with safer decoding; the retry is kept when it has fewer flags.
+fn run_checked<F>(made: &[Made<'_>], checking: Checking<'_>, stage: Stage, name: &str, call: F) -> Vec<Checked>
+where
+    F: Fn(&[usize], Decoding) -> Vec<Result<Generated, ArticleError>>,
+{
+    let all: Vec<usize> = (0..made.len()).collect();
+    let first = complete(call(&all, Decoding::Configured), made.len(), stage, name);
+    let mut out: Vec<Checked> = first
+        .into_iter()
+        .zip(made)
+        .map(|(r, m)| match r {
+            Ok(g) => Checked {
+                flags: if checking.enabled {
+                    flags_of(&g, m, checking)
+                } else {
+                    Vec::new()
+                },
+                result: Ok(g.text),
+                retried: false,
+            },
+            Err(e) => Checked {
+                result: Err(e),
+                flags: Vec::new(),
+                retried: false,
+            },
+        })
+        .collect();
+    if !(checking.enabled && checking.retry) {
+        return out;
+    }
+    let flagged: Vec<usize> = (0..out.len()).filter(|&i| !out[i].flags.is_empty()).collect();
+    if flagged.is_empty() {
+        return out;
+    }
+    let again = complete(call(&flagged, Decoding::Safer), flagged.len(), stage, name);
+    for (&i, r) in flagged.iter().zip(again) {
+        out[i].retried = true;
+        // A retry that failed leaves the first answer, flags and all.
+        if let Ok(g) = r {
+            let flags = flags_of(&g, &made[i], checking);
+            if flags.len() < out[i].flags.len() {
+                out[i].result = Ok(g.text);
+                out[i].flags = flags;
+            }
+        }
+    }
+    out
+}
 
 /// An article as the executor sees it.
 pub(crate) struct Input<'a> {
@@ -40,8 +142,28 @@ pub(crate) struct Outcome {
     pub translation: BTreeMap<String, String>,
     /// Set when a backend failed on this article; the record becomes an error record.
     pub error: Option<ArticleError>,
+    /// Flags of the model outputs behind each summary (and whole-article translation), by
+    /// language; empty sets are never kept.
+    pub checks: BTreeMap<String, BTreeSet<Check>>,
+    /// Languages whose outputs were run a second time (`checks.retry`).
+    pub retried: BTreeSet<String>,
     pub summarize_ms: f64,
     pub translate_ms: f64,
+}
+
+impl Outcome {
+    /// Note what checking an output that feeds `lang` found.
+    fn note(&mut self, lang: &str, c: &Checked) {
+        if !c.flags.is_empty() {
+            self.checks
+                .entry(lang.to_string())
+                .or_default()
+                .extend(c.flags.iter().copied());
+        }
+        if c.retried {
+            self.retried.insert(lang.to_string());
+        }
+    }
 }
 
 /// `results` made `n` long: a backend that returned too few results fails the items it left
@@ -89,6 +211,7 @@ pub(crate) fn execute(
     backends: &Backends,
     plan: &Plan,
     chunking: Chunking<'_>,
+    checking: Checking<'_>,
     articles: &[Input<'_>],
 ) -> Vec<Outcome> {
     let mut out: Vec<Outcome> = (0..articles.len()).map(|_| Outcome::default()).collect();
@@ -109,13 +232,14 @@ pub(crate) fn execute(
         }
         let texts: Vec<&str> = jobs.iter().map(|&i| articles[i].body).collect();
         let t = Instant::now();
-        let res = complete(tr.translate(&texts), texts.len(), Stage::Translate, tr.name());
-        let lengths: Vec<usize> = texts.iter().map(|t| t.len()).collect();
         let tgt = tr.target_lang();
-        for ((&i, r), ms) in jobs.iter().zip(res).zip(shares(t, &lengths)) {
+        let res = translate_checked(tr.as_ref(), &texts, checking);
+        let lengths: Vec<usize> = texts.iter().map(|t| t.len()).collect();
+        for ((&i, c), ms) in jobs.iter().zip(res).zip(shares(t, &lengths)) {
             let o = &mut out[i];
             o.translate_ms += ms;
-            match r {
+            o.note(tgt, &c);
+            match c.result {
                 Ok(text) => {
                     if plan.full() {
                         o.translation.insert(tgt.to_string(), text.clone());
@@ -160,7 +284,7 @@ pub(crate) fn execute(
             jobs.push(job);
         }
     }
-    let summaries = summarize(backends, chunking, &jobs, &mut out);
+    let summaries = summarize(backends, chunking, checking, &jobs, &mut out);
     for (job, r) in jobs.iter().zip(summaries) {
         let o = &mut out[job.article];
         match r {
@@ -197,12 +321,13 @@ pub(crate) fn execute(
         let texts: Vec<String> = jobs.iter().map(|&i| out[i].summary[src].clone()).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let t = Instant::now();
-        let res = complete(tr.translate(&refs), refs.len(), Stage::Translate, tr.name());
+        let res = translate_checked(tr.as_ref(), &refs, checking);
         let lengths: Vec<usize> = refs.iter().map(|t| t.len()).collect();
-        for ((&i, r), ms) in jobs.iter().zip(res).zip(shares(t, &lengths)) {
+        for ((&i, c), ms) in jobs.iter().zip(res).zip(shares(t, &lengths)) {
             let o = &mut out[i];
             o.translate_ms += ms;
-            match r {
+            o.note(tgt, &c);
+            match c.result {
                 Ok(text) => {
                     let made = &plans[i].as_ref().expect("planned").made[tgt];
                     o.summary.insert(tgt.to_string(), text);
@@ -221,6 +346,18 @@ pub(crate) fn execute(
             o.summary.remove(lang);
             o.summary_path.remove(lang);
             o.models.remove(&format!("summary.{lang}"));
+            // The summaries made from it inherit its flags.
+            let inherited = o.checks.remove(lang);
+            let was_retried = o.retried.remove(lang);
+            let made: Vec<String> = o.summary.keys().cloned().collect();
+            for l in made {
+                if let Some(flags) = &inherited {
+                    o.checks.entry(l.clone()).or_default().extend(flags.iter().copied());
+                }
+                if was_retried {
+                    o.retried.insert(l);
+                }
+            }
         }
         o.missing = plan
             .languages()
@@ -232,6 +369,27 @@ pub(crate) fn execute(
     out
 }
 
+/// `texts` translated by `tr`, checked (and retried) as `checking` says.
+pub(crate) fn translate_checked(
+    tr: &dyn crate::backends::Translator,
+    texts: &[&str],
+    checking: Checking<'_>,
+) -> Vec<Checked> {
+    let made: Vec<Made<'_>> = texts
+        .iter()
+        .map(|t| Made {
+            kind: Kind::Translation,
+            source: t,
+            source_lang: tr.source_lang(),
+            lang: tr.target_lang(),
+        })
+        .collect();
+    run_checked(&made, checking, Stage::Translate, tr.name(), |idx, d| {
+        let subset: Vec<&str> = idx.iter().map(|&i| texts[i]).collect();
+        tr.translate_as(&subset, d)
+    })
+}
+
 /// Summaries of `jobs`, one result per job. A summariser with an input budget gets each
 /// chunk (all chunks of the wave in one call); the chunk summaries of a job are joined in
 /// order and, when the job had several chunks, summarised again while the result is longer
@@ -241,6 +399,7 @@ pub(crate) fn execute(
 fn summarize(
     backends: &Backends,
     chunking: Chunking<'_>,
+    checking: Checking<'_>,
     jobs: &[SummaryJob<'_>],
     out: &mut [Outcome],
 ) -> Vec<Result<String, ArticleError>> {
@@ -255,7 +414,7 @@ fn summarize(
             pieces.extend(j.chunks.iter().map(|c| (k, &j.text[c.start..c.end], c.tokens)));
         }
     }
-    let (mut done, pieces_of) = summarize_pieces(summarizer, jobs, &pieces, false, out);
+    let (mut done, pieces_of) = summarize_pieces(summarizer, checking, jobs, &pieces, false, out);
 
     let Some(budget) = budget else {
         return done;
@@ -281,7 +440,7 @@ fn summarize(
                 pieces.extend(chunks.iter().map(|c| (k, &text[c.start..c.end], c.tokens)));
             }
         }
-        let (results, _) = summarize_pieces(summarizer, jobs, &pieces, true, out);
+        let (results, _) = summarize_pieces(summarizer, checking, jobs, &pieces, true, out);
         let mut next = Vec::new();
         for k in pending {
             let r = results[k].clone();
@@ -302,6 +461,7 @@ fn summarize(
 /// In a `reduce` round the pieces are summaries, in the summary's language already.
 fn summarize_pieces(
     summarizer: &dyn crate::backends::Summarizer,
+    checking: Checking<'_>,
     jobs: &[SummaryJob<'_>],
     pieces: &[(usize, &str, usize)],
     reduce: bool,
@@ -315,13 +475,31 @@ fn summarize_pieces(
             target_lang: &jobs[k].lang,
         })
         .collect();
+    let made: Vec<Made<'_>> = inputs
+        .iter()
+        .map(|i| Made {
+            kind: Kind::Summary,
+            source: i.text,
+            source_lang: i.source_lang,
+            lang: i.target_lang,
+        })
+        .collect();
+    // Lead-3's "outputs" are the article's sentences: nothing to check.
+    let checking = if summarizer.generates() {
+        checking
+    } else {
+        Checking::OFF
+    };
     let t = Instant::now();
-    let results = complete(
-        summarizer.summarize(&inputs),
-        inputs.len(),
-        Stage::Summarize,
-        summarizer.name(),
-    );
+    let checked = run_checked(&made, checking, Stage::Summarize, summarizer.name(), |idx, d| {
+        let subset: Vec<SummaryInput<'_>> = idx.iter().map(|&i| inputs[i]).collect();
+        summarizer.summarize_as(&subset, d)
+    });
+    let mut results = Vec::with_capacity(checked.len());
+    for (&(k, _, _), c) in pieces.iter().zip(checked) {
+        out[jobs[k].article].note(&jobs[k].lang, &c);
+        results.push(c.result);
+    }
     let weights: Vec<usize> = pieces.iter().map(|p| p.2).collect();
     let mut done: Vec<Result<String, ArticleError>> = vec![Ok(String::new()); jobs.len()];
     let mut pieces_of = vec![0usize; jobs.len()];
@@ -417,7 +595,7 @@ mod tests {
     }
 
     fn run(setup: &(Backends, Plan), cfg: &PipelineConfig, articles: &[Input<'_>]) -> Vec<Outcome> {
-        execute(&setup.0, &setup.1, setup.0.chunking(cfg), articles)
+        execute(&setup.0, &setup.1, setup.0.chunking(cfg), Checking::OFF, articles)
     }
 
     fn run_one(setup: &(Backends, Plan), cfg: &PipelineConfig, body: &str, lang: &str) -> Outcome {

@@ -193,8 +193,20 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                         summary.untranslated.join(", ")
                     ),
                 };
+                // Flagged outputs are counted whenever checks ran; duplicates when there were any.
+                let mut extra = String::new();
+                if cfg.checks.enabled {
+                    extra.push_str(&format!(", {} flagged by checks", c.flagged));
+                }
+                if c.duplicates > 0 {
+                    extra.push_str(&format!(
+                        ", {} duplicate{} (summaries reused)",
+                        c.duplicates,
+                        if c.duplicates == 1 { "" } else { "s" }
+                    ));
+                }
                 eprintln!(
-                    "svodka: {} articles: {} ok, {} error{}, {} skipped in {secs:.2} s ({rate:.1} articles/s{}){untranslated}",
+                    "svodka: {} articles: {} ok, {} error{}, {} skipped{extra} in {secs:.2} s ({rate:.1} articles/s{}){untranslated}",
                     c.total(),
                     c.ok,
                     c.error,

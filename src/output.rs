@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::checks::Check;
 use crate::error::Error;
 use crate::record_error::ArticleError;
 
@@ -40,6 +41,17 @@ pub(crate) struct Record {
     /// How each summary was made (`summarize`, `summarize-translate`, `translate-summarize`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub summary_path: BTreeMap<String, String>,
+    /// Flaws found in the model outputs behind each summary (`{"en": ["numbers"]}`), only
+    /// where something was flagged ([`crate::checks`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checks: BTreeMap<String, Vec<Check>>,
+    /// Languages whose flagged outputs were run again with safer decoding (`checks.retry`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried: Vec<String>,
+    /// The id of the earlier article of the run this one repeats (`run.dedup`); its summaries
+    /// are that article's, made once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
     pub missing: Vec<String>,
     pub chunks: Option<usize>,
     pub models: BTreeMap<String, String>,
@@ -68,6 +80,9 @@ impl Record {
             encoding: None,
             summary: BTreeMap::new(),
             summary_path: BTreeMap::new(),
+            checks: BTreeMap::new(),
+            retried: Vec::new(),
+            duplicate_of: None,
             missing: Vec::new(),
             chunks: None,
             models: BTreeMap::new(),
@@ -91,9 +106,20 @@ pub struct Counts {
     pub ok: usize,
     pub error: usize,
     pub skipped: usize,
+    /// Records with a flagged output (`checks`).
+    pub flagged: usize,
+    /// Records of duplicates (`duplicate_of`), summarised by reuse.
+    pub duplicates: usize,
 }
 
 impl Counts {
+    /// Count a written record.
+    pub(crate) fn record(&mut self, r: &Record) {
+        self.add(r.status);
+        self.flagged += usize::from(!r.checks.is_empty());
+        self.duplicates += usize::from(r.duplicate_of.is_some());
+    }
+
     pub(crate) fn add(&mut self, s: Status) {
         match s {
             Status::Ok => self.ok += 1,
@@ -292,7 +318,7 @@ pub(crate) fn resume_point(path: &Path) -> Result<ResumePoint, Error> {
         let rec: Record = serde_json::from_slice(&line)
             .map_err(|e| resume_err(format!("line {} is not a svodka record ({e})", point.done + 1)))?;
         point.done += 1;
-        point.counts.add(rec.status);
+        point.counts.record(&rec);
         point.last_source = Some(rec.source);
         good_len += n as u64;
     }

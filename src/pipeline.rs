@@ -22,6 +22,16 @@
 //!
 //! Units are numbered in input order; record n is unit n. That is what makes `--resume`
 //! simple: skip the units already written, and check the last one written is the same input.
+//!
+//! Duplicates (`run.dedup`) are decided in the model stage, in input order, so that a copy
+//! always points at the earliest article of its story, whatever order parsing finished in:
+//! with dedup on, every parsed unit (an article, or a marker for a unit that became an error
+//! or skipped record) passes through the stage, which takes them in unit order. A copy gets
+//! the summaries of its original when the stage still holds them (the originals of the last
+//! [`RECENT`] waves' articles, or of the wave at hand): syndicated copies sit close together
+//! in archives. Holding every original's summaries would make memory grow with the archive;
+//! an older original's copy is summarised again, and still says `duplicate_of`. A resumed run
+//! rebuilds the index by parsing the units it skips (no model runs for them).
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -36,8 +46,9 @@ use crate::article::{self, Article};
 use crate::backends::{Backends, Chunking, LoadError};
 use crate::chunk::Chunk;
 use crate::config::{PipelineConfig, UnsupportedLanguage};
+use crate::dedup::{self, Seen};
 use crate::error::Error;
-use crate::execute::{Input, execute};
+use crate::execute::{Checking, Input, Outcome, execute};
 use crate::ingest::{self, Payload, Unit};
 use crate::manifest::Manifest;
 use crate::output::{Counts, Record, Status, Writer, resume_point};
@@ -82,6 +93,26 @@ pub(crate) struct Job {
 pub(crate) enum Prepared {
     Job(Box<Job>),
     Done(Box<Record>),
+}
+
+/// What the parse pool hands the model stage for unit n: an article to summarise, `None` for
+/// a unit whose record went straight to the writer (so that the stage can take units in
+/// order when it deduplicates), and whether the unit is one a resumed run only indexes.
+struct Staged {
+    n: usize,
+    job: Option<Box<Job>>,
+    index_only: bool,
+}
+
+/// Originals' outcomes kept for their copies: this many articles (a bound, not a share of
+/// the archive, so memory stays flat).
+const RECENT: usize = 4096;
+
+/// What a copy takes from its original.
+#[derive(Clone)]
+struct Reuse {
+    id: String,
+    outcome: Outcome,
 }
 
 fn ms(since: Instant) -> f64 {
@@ -139,6 +170,9 @@ fn base_record(a: &Article, chunks: Option<usize>) -> Record {
         encoding: Some(a.encoding.clone()),
         summary: BTreeMap::new(),
         summary_path: BTreeMap::new(),
+        checks: BTreeMap::new(),
+        retried: Vec::new(),
+        duplicate_of: None,
         missing: Vec::new(),
         chunks,
         models: BTreeMap::new(),
@@ -208,6 +242,13 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     } else {
         Default::default()
     };
+    // A resumed run with dedup holds the outcomes of the last originals already written, as
+    // the interrupted run did, so their copies after the cut reuse them too.
+    let written_originals = if opts.resume && cfg.run.dedup != dedup::Mode::Off && point.done > 0 {
+        last_originals(out_path, RECENT)
+    } else {
+        BTreeMap::new()
+    };
     let mut writer = Writer::open(&cfg.output.path, opts.resume, cfg.output.fsync)?;
     // Before the first record: an output without its manifest is never from this version.
     if let Some(m) = &manifest
@@ -227,8 +268,9 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     let budget = ByteBudget::new(cfg.run.window_bytes);
     let sizes: Mutex<BTreeMap<usize, u64>> = Mutex::new(BTreeMap::new());
     let (ticket_tx, ticket_rx) = bounded::<()>(window);
-    let (unit_tx, unit_rx) = bounded::<(usize, Unit)>(window);
-    let (job_tx, job_rx) = unbounded::<(usize, Box<Job>)>();
+    let (unit_tx, unit_rx) = bounded::<(usize, Unit, bool)>(window);
+    let (job_tx, job_rx) = unbounded::<Staged>();
+    let dedup_on = cfg.run.dedup != dedup::Mode::Off;
     let (rec_tx, rec_rx) = unbounded::<(usize, Record)>();
     let reader_error: Mutex<Option<Error>> = Mutex::new(None);
 
@@ -251,7 +293,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                     return ControlFlow::Break(());
                 }
                 if n < point.done {
-                    if n + 1 == point.done && point.last_source.as_deref() != Some(unit.source.as_str()) {
+                    let last = n + 1 == point.done;
+                    if last && point.last_source.as_deref() != Some(unit.source.as_str()) {
                         *reader_error.lock().unwrap() = Some(Error::Resume {
                             path: cfg.output.path.clone().into(),
                             reason: format!(
@@ -263,6 +306,11 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                         });
                         return ControlFlow::Break(());
                     }
+                    // Written already: parsed again only to rebuild the duplicate index. No
+                    // ticket (no record will return one); the bounded channel paces it.
+                    if dedup_on && unit_tx.send((n, unit, true)).is_err() {
+                        return ControlFlow::Break(());
+                    }
                     return ControlFlow::Continue(());
                 }
                 let size = payload_size(&unit.payload);
@@ -270,7 +318,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                     return ControlFlow::Break(());
                 }
                 sizes.lock().unwrap_or_else(|e| e.into_inner()).insert(n, size);
-                if ticket_tx.send(()).is_err() || unit_tx.send((n, unit)).is_err() {
+                if ticket_tx.send(()).is_err() || unit_tx.send((n, unit, false)).is_err() {
                     return ControlFlow::Break(());
                 }
                 ControlFlow::Continue(())
@@ -296,12 +344,25 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                 unit_rx
                     .into_iter()
                     .par_bridge()
-                    .for_each(|(n, unit)| match prepare(unit, cfg, chunking) {
+                    .for_each(|(n, unit, index_only)| match prepare(unit, cfg, chunking) {
                         Prepared::Job(job) => {
-                            let _ = job_tx.send((n, job));
+                            let _ = job_tx.send(Staged {
+                                n,
+                                job: Some(job),
+                                index_only,
+                            });
                         }
                         Prepared::Done(rec) => {
-                            let _ = rec_tx_parse.send((n, *rec));
+                            if !index_only {
+                                let _ = rec_tx_parse.send((n, *rec));
+                            }
+                            if dedup_on {
+                                let _ = job_tx.send(Staged {
+                                    n,
+                                    job: None,
+                                    index_only,
+                                });
+                            }
                         }
                     });
             });
@@ -309,43 +370,77 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
 
         // Model stage: everything ready forms one wave, batched across articles.
         let (backends, plan) = (&backends, &plan);
+        let checking = Checking {
+            enabled: cfg.checks.enabled,
+            retry: cfg.checks.retry,
+            served: &cfg.language.served,
+        };
+        let first_unit = if dedup_on { 0 } else { point.done };
         s.spawn(move || {
-            while let Ok(first) = job_rx.recv() {
-                let mut wave = vec![first];
-                while wave.len() < window {
-                    match job_rx.try_recv() {
-                        Ok(j) => wave.push(j),
+            let mut stage = Dedup::new(cfg, first_unit);
+            stage.written = written_originals;
+            loop {
+                let mut staged = Vec::new();
+                // Block for input unless units taken in order are waiting already (a full
+                // wave left some).
+                if !(dedup_on && stage.ready()) {
+                    match job_rx.recv() {
+                        Ok(j) => staged.push(j),
                         Err(_) => break,
                     }
                 }
+                while staged.len() < window {
+                    match job_rx.try_recv() {
+                        Ok(j) => staged.push(j),
+                        Err(_) => break,
+                    }
+                }
+                let (wave, copies) = if dedup_on {
+                    stage.take(staged, window)
+                } else {
+                    let wave = staged
+                        .into_iter()
+                        .filter_map(|st| st.job.map(|j| (st.n, j, None)))
+                        .collect();
+                    (wave, Vec::new())
+                };
                 let inputs: Vec<Input<'_>> = wave
                     .iter()
-                    .map(|(_, j)| Input {
+                    .map(|(_, j, _)| Input {
                         body: &j.article.body,
                         lang: j.article.lang.as_deref(),
                         chunks: &j.chunks,
                     })
                     .collect();
-                let outcomes = execute(backends, plan, chunking, &inputs);
-                for ((n, job), o) in wave.into_iter().zip(outcomes) {
-                    let mut rec = base_record(&job.article, Some(job.chunks.len()));
-                    rec.timings_ms = job.timings;
-                    rec.timings_ms
-                        .insert("summarize".into(), (o.summarize_ms * 1000.0).round() / 1000.0);
-                    if o.translate_ms > 0.0 {
-                        rec.timings_ms
-                            .insert("translate".into(), (o.translate_ms * 1000.0).round() / 1000.0);
+                let outcomes = if inputs.is_empty() {
+                    Vec::new()
+                } else {
+                    execute(backends, plan, chunking, checking, &inputs)
+                };
+                let mut records = Vec::with_capacity(wave.len() + copies.len());
+                for ((n, job, dup_of), o) in wave.into_iter().zip(outcomes) {
+                    if dedup_on && dup_of.is_none() {
+                        stage.keep(n, &job.article.id, &o);
                     }
-                    rec.summary = o.summary;
-                    rec.summary_path = o.summary_path;
-                    rec.translation = o.translation;
-                    rec.missing = o.missing;
-                    rec.models = o.models;
-                    if let Some(e) = o.error {
-                        rec.status = Status::Error;
-                        rec.error = Some(e);
-                    }
-                    if rec_tx.send((n, rec)).is_err() {
+                    let mut rec = model_record(&job, o);
+                    rec.duplicate_of = dup_of;
+                    records.push((n, rec));
+                }
+                // Copies whose originals were held, or were in this wave.
+                for (n, job, of) in copies {
+                    let reuse = match of {
+                        CopyOf::Held(r) => *r,
+                        CopyOf::InWave(number) => stage.recent.get(&number).cloned().expect("kept after the wave"),
+                    };
+                    let mut rec = model_record(&job, reuse.outcome);
+                    // No model ran for it: only parsing and chunking are its own.
+                    rec.timings_ms.remove("summarize");
+                    rec.timings_ms.remove("translate");
+                    rec.duplicate_of = Some(reuse.id.clone());
+                    records.push((n, rec));
+                }
+                for r in records {
+                    if rec_tx.send(r).is_err() {
                         return;
                     }
                 }
@@ -365,7 +460,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                     write_result = Err(e);
                     break 'recv;
                 }
-                counts.add(rec.status);
+                counts.record(&rec);
                 written += 1;
                 if let Some(size) = sizes.lock().unwrap_or_else(|e| e.into_inner()).remove(&next) {
                     budget.release(size);
@@ -398,6 +493,191 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         untranslated: backends.unavailable().iter().map(|u| u.pair.clone()).collect(),
         translating: !backends.translators().is_empty(),
     })
+}
+
+/// The record of an article from what the models made of it.
+fn model_record(job: &Job, o: Outcome) -> Record {
+    let mut rec = base_record(&job.article, Some(job.chunks.len()));
+    rec.timings_ms = job.timings.clone();
+    rec.timings_ms
+        .insert("summarize".into(), (o.summarize_ms * 1000.0).round() / 1000.0);
+    if o.translate_ms > 0.0 {
+        rec.timings_ms
+            .insert("translate".into(), (o.translate_ms * 1000.0).round() / 1000.0);
+    }
+    rec.summary = o.summary;
+    rec.summary_path = o.summary_path;
+    rec.translation = o.translation;
+    rec.missing = o.missing;
+    rec.models = o.models;
+    rec.checks = o
+        .checks
+        .into_iter()
+        .map(|(lang, flags)| (lang, flags.into_iter().collect()))
+        .collect();
+    rec.retried = o.retried.into_iter().collect();
+    if let Some(e) = o.error {
+        rec.status = Status::Error;
+        rec.error = Some(e);
+    }
+    rec
+}
+
+/// An article of a wave: unit number, the job, and for a copy whose original's summaries are
+/// gone, the original's id.
+type WaveItem = (usize, Box<Job>, Option<String>);
+
+/// Where a copy's summaries come from.
+enum CopyOf {
+    /// Held from an earlier wave (taken when the copy was: later waves may drop it).
+    Held(Box<Reuse>),
+    /// An original of the same wave, by its number in the index.
+    InWave(u32),
+}
+
+/// The model stage's side of deduplication: units in input order, the index, and the
+/// originals' outcomes still held for their copies.
+struct Dedup {
+    index: dedup::Index,
+    /// The next unit to take, and those that came early.
+    next: usize,
+    early: BTreeMap<usize, Staged>,
+    /// Outcomes of the last [`RECENT`] originals, by their number in the index.
+    recent: std::collections::HashMap<u32, Reuse>,
+    order: std::collections::VecDeque<u32>,
+    /// Index numbers of the articles of the wave being made, by unit.
+    numbers: BTreeMap<usize, u32>,
+    /// A resumed run's last originals already written, by unit: held again as the index is
+    /// rebuilt.
+    written: BTreeMap<usize, Reuse>,
+}
+
+impl Dedup {
+    fn new(cfg: &PipelineConfig, first_unit: usize) -> Dedup {
+        Dedup {
+            index: dedup::Index::new(cfg.run.dedup, cfg.run.dedup_threshold),
+            next: first_unit,
+            early: BTreeMap::new(),
+            recent: Default::default(),
+            order: Default::default(),
+            numbers: BTreeMap::new(),
+            written: BTreeMap::new(),
+        }
+    }
+
+    /// Take `staged` in unit order, as far as the units are there: the articles to run (at
+    /// most `window`; the rest wait for the next wave), and the copies whose originals'
+    /// outcomes are held or in this wave (unit, job, original's number).
+    #[allow(clippy::type_complexity)]
+    fn take(&mut self, staged: Vec<Staged>, window: usize) -> (Vec<WaveItem>, Vec<(usize, Box<Job>, CopyOf)>) {
+        for st in staged {
+            self.early.insert(st.n, st);
+        }
+        let mut wave: Vec<WaveItem> = Vec::new();
+        let mut copies = Vec::new();
+        let mut in_wave: std::collections::HashSet<u32> = Default::default();
+        while wave.len() < window {
+            let Some(st) = self.early.remove(&self.next) else { break };
+            self.next += 1;
+            let Some(job) = st.job else { continue };
+            match self.index.see(&job.article.id, &job.article.body) {
+                Seen::Duplicate { .. } | Seen::Unindexed if st.index_only => {}
+                Seen::New(number) if st.index_only => {
+                    if let Some(r) = self.written.remove(&st.n) {
+                        self.hold(number, r);
+                    }
+                }
+                Seen::Duplicate { of, id } => {
+                    if let Some(r) = self.recent.get(&of) {
+                        copies.push((st.n, job, CopyOf::Held(Box::new(r.clone()))));
+                    } else if in_wave.contains(&of) {
+                        copies.push((st.n, job, CopyOf::InWave(of)));
+                    } else {
+                        let id = id.to_string();
+                        wave.push((st.n, job, Some(id)));
+                    }
+                }
+                Seen::New(number) => {
+                    in_wave.insert(number);
+                    self.numbers.insert(st.n, number);
+                    wave.push((st.n, job, None));
+                }
+                Seen::Unindexed => wave.push((st.n, job, None)),
+            }
+        }
+        (wave, copies)
+    }
+
+    /// Whether the next unit in order is waiting.
+    fn ready(&self) -> bool {
+        self.early.contains_key(&self.next)
+    }
+
+    /// Hold the outcome of unit `n` (an original) for its copies.
+    fn keep(&mut self, n: usize, id: &str, o: &Outcome) {
+        let Some(number) = self.numbers.remove(&n) else { return };
+        self.hold(
+            number,
+            Reuse {
+                id: id.to_string(),
+                outcome: o.clone(),
+            },
+        );
+    }
+
+    fn hold(&mut self, number: u32, r: Reuse) {
+        self.recent.insert(number, r);
+        self.order.push_back(number);
+        if self.order.len() > RECENT
+            && let Some(old) = self.order.pop_front()
+        {
+            self.recent.remove(&old);
+        }
+    }
+}
+
+/// The last `n` records of `path` that are not copies, by unit number, as the outcomes their
+/// copies reuse (best effort: an unreadable file was refused by the resume check already).
+fn last_originals(path: &Path, n: usize) -> BTreeMap<usize, Reuse> {
+    use std::io::BufRead;
+    let mut held = BTreeMap::new();
+    let Ok(f) = std::fs::File::open(path) else { return held };
+    for (unit, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let Ok(line) = line else { break };
+        let Ok(rec) = serde_json::from_str::<Record>(&line) else {
+            break;
+        };
+        if rec.duplicate_of.is_some() || rec.status == Status::Skipped {
+            continue;
+        }
+        let Some(id) = rec.id.clone() else { continue };
+        held.insert(
+            unit,
+            Reuse {
+                id,
+                outcome: Outcome {
+                    summary: rec.summary,
+                    models: rec.models,
+                    missing: rec.missing,
+                    summary_path: rec.summary_path,
+                    translation: rec.translation,
+                    error: rec.error,
+                    checks: rec
+                        .checks
+                        .into_iter()
+                        .map(|(l, f)| (l, f.into_iter().collect()))
+                        .collect(),
+                    retried: rec.retried.into_iter().collect(),
+                    summarize_ms: 0.0,
+                    translate_ms: 0.0,
+                },
+            },
+        );
+        if held.len() > n {
+            held.pop_first();
+        }
+    }
+    held
 }
 
 /// The bytes a unit holds while it is in flight.

@@ -34,6 +34,10 @@ impl Summarizer for Lead {
         None
     }
 
+    fn generates(&self) -> bool {
+        false
+    }
+
     fn summarize(&self, inputs: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
         inputs
             .iter()

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{Summarizer, SummaryInput, Translator};
+use super::{Decoding, Generated, Summarizer, SummaryInput, Translator};
 use crate::chunk::{TokenCounter, chunk_text};
 use crate::config::{LlmConfig, PipelineConfig};
 use crate::generate::continuous::{BatchLimits, Request, complete_all};
@@ -189,9 +189,31 @@ impl LlmBackend {
         self.encode_prompt(&prompt).map_err(|e| error_chain(&e))
     }
 
+    /// Decoding of `task` as `decoding` asks: the safer way raises the repetition penalty to
+    /// at least [`SAFER_REPETITION_PENALTY`].
+    fn sampling(&self, task: Task, decoding: Decoding) -> std::borrow::Cow<'_, SamplingConfig> {
+        let cfg = if task == Task::Summarize {
+            &self.summarize
+        } else {
+            &self.translate
+        };
+        match decoding {
+            Decoding::Configured => std::borrow::Cow::Borrowed(cfg),
+            Decoding::Safer => {
+                let mut c = cfg.clone();
+                c.repetition_penalty = c.repetition_penalty.max(SAFER_REPETITION_PENALTY);
+                std::borrow::Cow::Owned(c)
+            }
+        }
+    }
+
     /// The model's answers to every job (task, text, source and target language), cleaned:
     /// all of them go to the model at once, decoded `llm.batch` at a time.
-    fn answers(&self, jobs: &[(Task, &str, &str, &str)]) -> Vec<Result<String, String>> {
+    fn answers(&self, jobs: &[(Task, &str, &str, &str)], decoding: Decoding) -> Vec<Result<Generated, String>> {
+        let (summarize, translate) = (
+            self.sampling(Task::Summarize, decoding),
+            self.sampling(Task::Translate, decoding),
+        );
         let prompts: Vec<Result<Vec<u32>, String>> = jobs
             .par_iter()
             .map(|&(task, text, source, target)| self.request(task, text, source, target))
@@ -204,9 +226,9 @@ impl LlmBackend {
                     prompt: ids,
                     stop: &self.stop,
                     cfg: if jobs[i].0 == Task::Summarize {
-                        &self.summarize
+                        &summarize
                     } else {
-                        &self.translate
+                        &translate
                     },
                 });
                 slots.push(i);
@@ -219,25 +241,39 @@ impl LlmBackend {
         let generated = complete_all(&self.model, &requests, limits);
         log_prompts(&requests, &generated, &slots, jobs);
         let mut generated = generated.into_iter();
-        let mut out: Vec<Result<String, String>> = prompts.into_iter().map(|p| p.map(|_| String::new())).collect();
+        let mut out: Vec<Result<Generated, String>> =
+            prompts.into_iter().map(|p| p.map(|_| Generated::default())).collect();
         for i in slots {
             let g = generated.next().expect("one result per request");
-            out[i] = g
-                .map_err(|e| e.to_string())
-                .and_then(|g| self.tokenizer.decode(&g.tokens, true).map_err(|e| e.to_string()))
-                .map(|text| clean_answer(&text));
+            out[i] = g.map_err(|e| e.to_string()).and_then(|g| {
+                let text = self.tokenizer.decode(&g.tokens, true).map_err(|e| e.to_string())?;
+                Ok(Generated {
+                    text: clean_answer(&text),
+                    hit_limit: !g.stopped,
+                })
+            });
         }
         out
     }
 
     /// Translate each of `texts`, cut into pieces the answer budget can hold; every piece of
-    /// every text goes to the model at once.
-    fn translate_texts(&self, texts: &[&str], source: &str, target: &str) -> Vec<Result<String, String>> {
+    /// every text goes to the model at once. The safer way cuts pieces half as long (a small
+    /// model loses its place in long inputs) as well.
+    fn translate_texts(
+        &self,
+        texts: &[&str],
+        source: &str,
+        target: &str,
+        decoding: Decoding,
+    ) -> Vec<Result<Generated, String>> {
         // A translation is about as long as its source (longer in Cyrillic for most vocabularies):
         // pieces of two thirds of the answer budget leave room.
-        let budget = (self.translate.max_new_tokens * 2 / 3)
-            .min(self.max_input_tokens)
-            .max(16);
+        let budget = (self.translate.max_new_tokens * 2 / 3).min(self.max_input_tokens);
+        let budget = match decoding {
+            Decoding::Configured => budget,
+            Decoding::Safer => budget / 2,
+        }
+        .max(16);
         // Each text's pieces, with the separator that follows each in the source.
         let pieces: Vec<Vec<(&str, &str)>> = texts
             .par_iter()
@@ -265,18 +301,19 @@ impl LlmBackend {
             .flatten()
             .map(|&(piece, _)| (Task::Translate, piece, source, target))
             .collect();
-        let mut answers = self.answers(&jobs).into_iter();
+        let mut answers = self.answers(&jobs, decoding).into_iter();
         pieces
             .iter()
             .map(|text_pieces| {
-                let mut out = String::new();
+                let mut out = Generated::default();
                 let mut sep = "";
                 let mut failed = None;
                 for &(piece, next_sep) in text_pieces {
                     match answers.next().expect("one answer per piece") {
                         Ok(answer) => {
-                            out.push_str(sep);
-                            out.push_str(&keep_paragraphs(&answer, piece));
+                            out.text.push_str(sep);
+                            out.text.push_str(&keep_paragraphs(&answer.text, piece));
+                            out.hit_limit |= answer.hit_limit;
                         }
                         Err(e) => failed = failed.or(Some(e)),
                     }
@@ -416,6 +453,14 @@ impl TokenCounter for LlmBackend {
     }
 }
 
+/// Least repetition penalty of a safer retry ([`Decoding::Safer`]) of a flagged answer.
+const SAFER_REPETITION_PENALTY: f32 = 1.3;
+
+/// The texts of generated answers.
+fn texts_of(results: Vec<Result<Generated, ArticleError>>) -> Vec<Result<String, ArticleError>> {
+    results.into_iter().map(|r| r.map(|g| g.text)).collect()
+}
+
 fn model_error(stage: Stage, name: &str, e: String) -> ArticleError {
     ArticleError::new(stage, ErrorKind::Model, format!("{name}: {e}"))
 }
@@ -446,13 +491,16 @@ impl Summarizer for LlmSummarizer {
         Some(self.backend.max_input_tokens)
     }
     fn summarize(&self, inputs: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
+        texts_of(self.summarize_as(inputs, Decoding::Configured))
+    }
+    fn summarize_as(&self, inputs: &[SummaryInput<'_>], decoding: Decoding) -> Vec<Result<Generated, ArticleError>> {
         let b = &self.backend;
         let jobs: Vec<(Task, &str, &str, &str)> = inputs
             .iter()
             .filter(|i| self.writes(i.source_lang, i.target_lang))
             .map(|i| (Task::Summarize, i.text, i.source_lang, i.target_lang))
             .collect();
-        let mut answers = b.answers(&jobs).into_iter();
+        let mut answers = b.answers(&jobs, decoding).into_iter();
         inputs
             .iter()
             .map(|i| {
@@ -472,7 +520,10 @@ impl Summarizer for LlmSummarizer {
                 answers
                     .next()
                     .expect("one answer per job")
-                    .map(|s| keep_sentences(&s, i.target_lang, b.cfg.sentences))
+                    .map(|g| Generated {
+                        text: keep_sentences(&g.text, i.target_lang, b.cfg.sentences),
+                        ..g
+                    })
                     .map_err(|e| model_error(Stage::Summarize, &b.name, e))
             })
             .collect()
@@ -511,8 +562,11 @@ impl Translator for LlmTranslator {
         &self.target
     }
     fn translate(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
+        texts_of(self.translate_as(texts, Decoding::Configured))
+    }
+    fn translate_as(&self, texts: &[&str], decoding: Decoding) -> Vec<Result<Generated, ArticleError>> {
         self.backend
-            .translate_texts(texts, &self.source, &self.target)
+            .translate_texts(texts, &self.source, &self.target, decoding)
             .into_iter()
             .map(|r| r.map_err(|e| model_error(Stage::Translate, &self.backend.name, e)))
             .collect()

@@ -41,6 +41,35 @@ pub struct SummaryInput<'a> {
     pub target_lang: &'a str,
 }
 
+/// How a backend decodes: as configured, or the safer way a retry of a flagged output uses
+/// (`checks.retry`): beam search that never repeats an n-gram for seq2seq models, a higher
+/// repetition penalty and shorter pieces for GGUF models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decoding {
+    Configured,
+    Safer,
+}
+
+/// One model answer and whether generation stopped at its token limit (the `truncated`
+/// check) rather than at an end token.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Generated {
+    pub text: String,
+    pub hit_limit: bool,
+}
+
+impl Generated {
+    /// An answer that ended by itself (or was not generated: lead-3).
+    pub fn whole(text: String) -> Generated {
+        Generated { text, hit_limit: false }
+    }
+}
+
+/// Results of a backend that cannot say whether it hit a limit.
+fn whole(results: Vec<Result<String, ArticleError>>) -> Vec<Result<Generated, ArticleError>> {
+    results.into_iter().map(|r| r.map(Generated::whole)).collect()
+}
+
 /// Writes summaries; one result per input, in order.
 pub trait Summarizer: Send + Sync {
     /// Recorded in each record's `models`.
@@ -51,6 +80,17 @@ pub trait Summarizer: Send + Sync {
     fn max_input_tokens(&self) -> Option<usize>;
     /// Summaries of every input, batched as the backend sees fit.
     fn summarize(&self, inputs: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>>;
+    /// [`Summarizer::summarize`] decoded as `decoding` asks, saying which answers hit the
+    /// token limit. Backends that generate override it; the default is for those that do not.
+    fn summarize_as(&self, inputs: &[SummaryInput<'_>], decoding: Decoding) -> Vec<Result<Generated, ArticleError>> {
+        let _ = decoding;
+        whole(self.summarize(inputs))
+    }
+    /// Whether its outputs come from a model, and so are checked (`checks`): lead-3's are
+    /// the article's own sentences.
+    fn generates(&self) -> bool {
+        true
+    }
     /// The model's own token counter, for chunking the articles it will read.
     fn counter(&self) -> Option<&dyn TokenCounter> {
         None
@@ -69,6 +109,11 @@ pub trait Translator: Send + Sync {
     fn target_lang(&self) -> &str;
     /// Translations of every input, batched as the backend sees fit.
     fn translate(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>>;
+    /// As [`Summarizer::summarize_as`].
+    fn translate_as(&self, texts: &[&str], decoding: Decoding) -> Vec<Result<Generated, ArticleError>> {
+        let _ = decoding;
+        whole(self.translate(texts))
+    }
     /// The model's own token counter, for chunking articles it will translate.
     fn counter(&self) -> Option<&dyn TokenCounter> {
         None

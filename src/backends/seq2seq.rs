@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::Device;
 use rayon::prelude::*;
 
-use super::{Summarizer, SummaryInput, Translator};
+use super::{Decoding, Generated, Summarizer, SummaryInput, Translator};
 use crate::chunk::{TokenCounter, chunk_text};
 use crate::config::PipelineConfig;
 use crate::generate::{GenerationConfig, Resolved, Seq2Seq, generate};
@@ -135,7 +135,7 @@ impl ModelCache {
 }
 
 /// A batch's piece indices and their translations (or the batch's error).
-type BatchResult = (Vec<usize>, Result<Vec<String>, String>);
+type BatchResult = (Vec<usize>, Result<Vec<Generated>, String>);
 
 /// A loaded encoder-decoder model with its tokenizer and generation settings.
 pub(crate) struct Seq2SeqBackend {
@@ -341,9 +341,27 @@ impl Seq2SeqBackend {
         crate::batch::plan(&lengths, self.batch_tokens, self.batch_items)
     }
 
+    /// The settings `decoding` asks for: the safer way is beam search (at least 4 beams) that
+    /// never repeats a 3-gram, the usual cure for the loops greedy decoding falls into.
+    fn settings(&self, decoding: Decoding) -> std::borrow::Cow<'_, Resolved> {
+        match decoding {
+            Decoding::Configured => std::borrow::Cow::Borrowed(&self.settings),
+            Decoding::Safer => {
+                let mut s = self.settings.clone();
+                s.num_beams = s.num_beams.max(SAFER_BEAMS);
+                if s.no_repeat_ngram_size == 0 {
+                    s.no_repeat_ngram_size = SAFER_NO_REPEAT;
+                }
+                std::borrow::Cow::Owned(s)
+            }
+        }
+    }
+
     /// Run the model on texts (translate or summarise, whatever it was trained for); a model
     /// or tokenizer failure fails the texts of its batch.
-    fn run(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
+    fn run(&self, texts: &[&str], decoding: Decoding) -> Vec<Result<Generated, ArticleError>> {
+        let settings = self.settings(decoding);
+        let settings = settings.as_ref();
         let mut owners: Vec<(usize, &str)> = Vec::new();
         let mut inputs: Vec<Result<Vec<u32>, String>> = Vec::new();
         for (i, t) in texts.iter().enumerate() {
@@ -370,19 +388,26 @@ impl Seq2SeqBackend {
                     .map(|&k| encoded(k).clone())
                     .filter(|r| !r.is_empty())
                     .collect();
-                let out = generate(self.model.as_ref(), &rows, &self.settings)
+                let out = generate(self.model.as_ref(), &rows, settings)
                     .map_err(|e| e.to_string())
                     .and_then(|seqs| {
                         let mut it = seqs.into_iter();
                         b.iter()
                             .map(|&k| {
                                 if encoded(k).is_empty() {
-                                    Ok(String::new())
+                                    Ok(Generated::default())
                                 } else {
                                     // A model that returned fewer rows than it was given fails
                                     // its batch, rather than the pool.
                                     let seq = it.next().ok_or("the model returned fewer sequences than inputs")?;
-                                    self.codec.decode(&seq)
+                                    // At max_length the last token may be a forced end token:
+                                    // the length says it was cut, not the token.
+                                    let hit_limit = seq.len() >= settings.max_length
+                                        || seq.last().is_none_or(|t| !settings.eos_token_id.contains(t));
+                                    Ok(Generated {
+                                        text: self.codec.decode(&seq)?,
+                                        hit_limit,
+                                    })
                                 }
                             })
                             .collect()
@@ -390,14 +415,14 @@ impl Seq2SeqBackend {
                 (b, out)
             })
             .collect();
-        let mut pieces: Vec<Option<Result<String, String>>> = vec![None; inputs.len()];
+        let mut pieces: Vec<Option<Result<Generated, String>>> = vec![None; inputs.len()];
         for (b, out) in results {
             match out {
                 Ok(texts) => b.into_iter().zip(texts).for_each(|(k, t)| pieces[k] = Some(Ok(t))),
                 Err(e) => b.into_iter().for_each(|k| pieces[k] = Some(Err(e.clone()))),
             }
         }
-        let mut out: Vec<Result<String, ArticleError>> = vec![Ok(String::new()); texts.len()];
+        let mut out: Vec<Result<Generated, ArticleError>> = vec![Ok(Generated::default()); texts.len()];
         // What separated each text's previous piece from the next, put back between outputs:
         // paragraph breaks survive, other separators become a space. A single piece is the
         // model's output exactly.
@@ -405,8 +430,9 @@ impl Seq2SeqBackend {
         for ((i, sep), piece) in owners.into_iter().zip(pieces) {
             match (&mut out[i], piece.expect("every piece is in a batch")) {
                 (Ok(acc), Ok(t)) => {
-                    acc.push_str(pending_sep[i]);
-                    acc.push_str(&t);
+                    acc.text.push_str(pending_sep[i]);
+                    acc.text.push_str(&t.text);
+                    acc.hit_limit |= t.hit_limit;
                     pending_sep[i] = if sep.contains("\n\n") {
                         "\n\n"
                     } else if sep.is_empty() {
@@ -440,6 +466,16 @@ impl TokenCounter for Seq2SeqBackend {
     }
 }
 
+/// Beams of a safer retry ([`Decoding::Safer`]).
+const SAFER_BEAMS: usize = 4;
+/// `no_repeat_ngram_size` of a safer retry, where the configuration has none.
+const SAFER_NO_REPEAT: usize = 3;
+
+/// The texts of generated answers.
+fn texts_of(results: Vec<Result<Generated, ArticleError>>) -> Vec<Result<String, ArticleError>> {
+    results.into_iter().map(|r| r.map(|g| g.text)).collect()
+}
+
 /// A translator: a backend that reads `source` and writes `target`.
 pub(crate) struct Seq2SeqTranslator {
     backend: Seq2SeqBackend,
@@ -466,7 +502,10 @@ impl Translator for Seq2SeqTranslator {
         &self.target
     }
     fn translate(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
-        self.backend.run(texts)
+        texts_of(self.translate_as(texts, Decoding::Configured))
+    }
+    fn translate_as(&self, texts: &[&str], decoding: Decoding) -> Vec<Result<Generated, ArticleError>> {
+        self.backend.run(texts, decoding)
     }
     fn batches(&self, texts: &[&str]) -> Vec<Vec<usize>> {
         self.backend.batches(texts)
@@ -502,16 +541,19 @@ impl Summarizer for Seq2SeqSummarizer {
     fn max_input_tokens(&self) -> Option<usize> {
         Some(self.backend.max_input_tokens)
     }
+    fn summarize(&self, inputs: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
+        texts_of(self.summarize_as(inputs, Decoding::Configured))
+    }
     /// Inputs in a language the model does not serve get an error, not a summary in the wrong
     /// language.
-    fn summarize(&self, inputs: &[SummaryInput<'_>]) -> Vec<Result<String, ArticleError>> {
+    fn summarize_as(&self, inputs: &[SummaryInput<'_>], decoding: Decoding) -> Vec<Result<Generated, ArticleError>> {
         let (ok, texts): (Vec<usize>, Vec<&str>) = inputs
             .iter()
             .enumerate()
             .filter(|(_, i)| self.writes(i.source_lang, i.target_lang))
             .map(|(k, i)| (k, i.text))
             .unzip();
-        let mut done = self.backend.run(&texts).into_iter();
+        let mut done = self.backend.run(&texts, decoding).into_iter();
         let mut ok = ok.into_iter().peekable();
         inputs
             .iter()

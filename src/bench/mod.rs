@@ -125,6 +125,7 @@ pub fn bench(opts: &BenchOptions) -> Result<(Report, Vec<PathBuf>), BenchError> 
                         failed_items: task.items.len(),
                         outputs: None,
                         quality: Default::default(),
+                        checks: Default::default(),
                         speed: Default::default(),
                         manifest: run::Manifest {
                             model: manifest::ModelInfo {

@@ -169,6 +169,7 @@ impl Report {
                 s.extend(errors);
             }
         }
+        s.push_str(&self.checks_markdown());
         s.push_str("\n## Models\n\n| model | id | revision | dtype | files (SHA-256) |\n|---|---|---|---|---|\n");
         let mut seen = Vec::new();
         for r in &self.results {
@@ -197,6 +198,53 @@ impl Report {
             ));
         }
         s.push_str("\nSpeed: tokens are counted with each model's own tokenizer (generated tokens by re-tokenising the output); an item's latency is the wall time of the batch that carried it. Each model's outputs are in `outputs/` (one item a line, for `svodka score`); everything else, with every file's full hash and the generation settings, is in `results.json`.\n");
+        s
+    }
+
+    /// The share of flagged outputs per model and task, by check, with the mean segment chrF
+    /// of flagged and unflagged outputs.
+    fn checks_markdown(&self) -> String {
+        let checked: Vec<&TaskResult> = self
+            .results
+            .iter()
+            .filter(|r| r.status == "ok" && r.checks.checked)
+            .collect();
+        if checked.is_empty() {
+            return String::new();
+        }
+        let names = crate::checks::Check::ALL.map(|c| c.name());
+        let mut s = format!(
+            "\n## Output checks\n\n| model | task | flagged | {} | retried | chrF flagged | chrF unflagged |\n|---|---|---:|{}---:|---:|---:|\n",
+            names.join(" | "),
+            "---:|".repeat(names.len())
+        );
+        let f = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.1}"));
+        for r in checked {
+            let c = &r.checks;
+            let n = r.speed.items.max(1) as f64;
+            let by: Vec<String> = names
+                .iter()
+                .map(|k| {
+                    let v = c.by_check.get(*k).copied().unwrap_or(0);
+                    format!("{:.1}%", v as f64 / n * 100.0)
+                })
+                .collect();
+            s.push_str(&format!(
+                "| {} | {} | {:.1}% ({}) | {} | {} | {} | {} |\n",
+                r.model,
+                r.task,
+                c.share_flagged * 100.0,
+                c.flagged,
+                by.join(" | "),
+                c.retried,
+                f(c.chrf_flagged),
+                f(c.chrf_unflagged),
+            ));
+        }
+        s.push_str(
+            "\nShare of items whose output a check flagged (a failed item counts as flagged); chrF: mean segment chrF \
+             of the flagged and of the unflagged items. Each item's flags are in `outputs/*.checks.txt`.\n",
+        );
         s
     }
 

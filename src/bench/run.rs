@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use super::manifest::{Machine, ModelInfo};
 use super::suite::{ModelRun, Suite, Task, TaskKind};
 use crate::backends::{Backends, Loader, Spec, Summarizer, Translator};
+use crate::checks::Check;
 use crate::chunk::{EstimateCounter, TokenCounter};
 use crate::config::PipelineConfig;
-use crate::execute::{Input, execute};
+use crate::execute::{Checking, Input, execute};
 use crate::metrics;
 use crate::plan::Plan;
 use crate::record_error::error_chain;
@@ -41,6 +42,30 @@ pub struct Quality {
     /// How ROUGE tokenised: rouge-score's rules with Unicode letters and digits kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rouge_tokenizer: Option<String>,
+}
+
+/// What the output checks ([`crate::checks`]) found in one model's outputs of one task.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CheckStats {
+    /// Whether the outputs were checked (`checks.enabled`, and a model wrote them).
+    pub checked: bool,
+    /// Items with at least one flag, and their share of the items (0–1).
+    pub flagged: usize,
+    pub share_flagged: f64,
+    /// Items flagged by each check.
+    pub by_check: std::collections::BTreeMap<String, usize>,
+    /// Items run a second time with safer decoding (`checks.retry`).
+    pub retried: usize,
+    /// Mean segment chrF of the flagged and of the unflagged items (how far a flag means a
+    /// worse output).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chrf_flagged: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chrf_unflagged: Option<f64>,
+    /// Each item's flags, one item a line (comma-separated names, empty when none), relative
+    /// to the report's folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<String>,
 }
 
 /// Speed of one model on one task.
@@ -94,6 +119,9 @@ pub struct TaskResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<String>,
     pub quality: Quality,
+    /// Flagged outputs, by check.
+    #[serde(default)]
+    pub checks: CheckStats,
     pub speed: Speed,
     pub manifest: Manifest,
 }
@@ -158,10 +186,33 @@ impl Backend {
         }
     }
 
-    /// Outputs of one batch, `None` for a failed item.
-    fn run(&self, cfg: &PipelineConfig, texts: &[&str]) -> Vec<Option<String>> {
+    /// Whether its outputs are checked.
+    fn generates(&self) -> bool {
         match self {
-            Backend::Translate(t) => t.translate(texts).into_iter().map(Result::ok).collect(),
+            Backend::Translate(_) => true,
+            Backend::Summarize(b, _) => b.0.summarizer().generates(),
+        }
+    }
+
+    /// Outputs of one batch with their flags and whether they were retried, as a run checks
+    /// them; `None` for a failed item.
+    fn run(&self, cfg: &PipelineConfig, texts: &[&str]) -> Vec<Option<Checked>> {
+        let checking = Checking {
+            enabled: cfg.checks.enabled,
+            retry: cfg.checks.retry,
+            served: &cfg.language.served,
+        };
+        match self {
+            Backend::Translate(t) => crate::execute::translate_checked(t.as_ref(), texts, checking)
+                .into_iter()
+                .map(|c| {
+                    c.result.ok().map(|text| Checked {
+                        text,
+                        flags: c.flags,
+                        retried: c.retried,
+                    })
+                })
+                .collect(),
             Backend::Summarize(b, lang) => {
                 let (backends, plan) = (&b.0, &b.1);
                 let chunking = backends.chunking(cfg);
@@ -175,19 +226,33 @@ impl Backend {
                         chunks: c,
                     })
                     .collect();
-                execute(backends, plan, chunking, &inputs)
+                execute(backends, plan, chunking, checking, &inputs)
                     .into_iter()
                     .map(|o| {
                         if o.error.is_some() {
-                            None
-                        } else {
-                            o.summary.get(lang).cloned()
+                            return None;
                         }
+                        Some(Checked {
+                            text: o.summary.get(lang)?.clone(),
+                            flags: o
+                                .checks
+                                .get(lang)
+                                .map(|f| f.iter().copied().collect())
+                                .unwrap_or_default(),
+                            retried: o.retried.contains(lang),
+                        })
                     })
                     .collect()
             }
         }
     }
+}
+
+/// One checked output of the bench.
+struct Checked {
+    text: String,
+    flags: Vec<Check>,
+    retried: bool,
 }
 
 /// A file-name-safe form of a label: lowercase letters and digits, other runs as one `-`.
@@ -204,9 +269,16 @@ fn slug(s: &str) -> String {
 }
 
 /// Write the outputs one a line (line breaks inside one become spaces, as `svodka score`
-/// reads them); returns the path relative to `out_dir`.
-fn write_outputs(out_dir: &std::path::Path, model: &str, task: &str, hyps: &[&str]) -> Result<String, String> {
-    let rel = format!("outputs/{}.{}.txt", slug(model), slug(task));
+/// reads them); returns the path relative to `out_dir`. `suffix`: "" for outputs, ".checks"
+/// for their flags.
+fn write_outputs(
+    out_dir: &std::path::Path,
+    model: &str,
+    task: &str,
+    suffix: &str,
+    hyps: &[&str],
+) -> Result<String, String> {
+    let rel = format!("outputs/{}.{}{suffix}.txt", slug(model), slug(task));
     let path = out_dir.join(&rel);
     let text: String = hyps.iter().map(|h| h.replace(['\n', '\r'], " ") + "\n").collect();
     std::fs::create_dir_all(out_dir.join("outputs"))
@@ -305,6 +377,7 @@ fn failed(run: &ModelRun, task: &Task, machine: &Machine, msg: String) -> TaskRe
         failed_items: task.items.len(),
         outputs: None,
         quality: Quality::default(),
+        checks: CheckStats::default(),
         speed: Speed::default(),
         manifest: Manifest {
             model: ModelInfo {
@@ -373,7 +446,7 @@ fn run_task(
     for _ in 0..suite.settings.warmup {
         backend.run(cfg, &texts(&batches[0]));
     }
-    let mut outputs: Vec<Option<String>> = vec![None; sources.len()];
+    let mut outputs: Vec<Option<Checked>> = (0..sources.len()).map(|_| None).collect();
     let (mut pass_s, mut latencies_ms) = (Vec::new(), Vec::new());
     for rep in 0..suite.settings.repeats {
         let pass = Instant::now();
@@ -392,9 +465,27 @@ fn run_task(
     }
     let peak = peak_rss_mb();
 
-    let hyps: Vec<&str> = outputs.iter().map(|o| o.as_deref().unwrap_or("")).collect();
-    let outputs_file = write_outputs(out_dir, &run.label, &task.spec.name, &hyps)?;
+    let hyps: Vec<&str> = outputs
+        .iter()
+        .map(|o| o.as_ref().map_or("", |c| c.text.as_str()))
+        .collect();
+    let outputs_file = write_outputs(out_dir, &run.label, &task.spec.name, "", &hyps)?;
     let refs: Vec<&str> = task.items.iter().map(|i| i.reference.as_str()).collect();
+    let checks = if cfg.checks.enabled && backend.generates() {
+        let flags: Vec<String> = outputs
+            .iter()
+            .map(|o| {
+                o.as_ref().map_or(String::new(), |c| {
+                    c.flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(",")
+                })
+            })
+            .collect();
+        let flags_ref: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let flags_file = write_outputs(out_dir, &run.label, &task.spec.name, ".checks", &flags_ref)?;
+        check_stats(&outputs, &hyps, &refs, flags_file)
+    } else {
+        CheckStats::default()
+    };
     let quality = match task.spec.kind {
         TaskKind::Translate => Quality {
             bleu: Some(metrics::bleu(&hyps, &refs).score),
@@ -430,6 +521,7 @@ fn run_task(
         failed_items: outputs.iter().filter(|o| o.is_none()).count(),
         outputs: Some(outputs_file),
         quality,
+        checks,
         speed: Speed {
             items: sources.len(),
             batches: batches.len(),
@@ -454,6 +546,38 @@ fn run_task(
             machine: machine.clone(),
         },
     })
+}
+
+/// Share flagged, by check, and the mean segment chrF of flagged against unflagged items
+/// (a failed item counts as flagged: its output is empty).
+fn check_stats(outputs: &[Option<Checked>], hyps: &[&str], refs: &[&str], flags_file: String) -> CheckStats {
+    let mut st = CheckStats {
+        checked: true,
+        flags: Some(flags_file),
+        ..Default::default()
+    };
+    let (mut bad, mut good) = (Vec::new(), Vec::new());
+    for ((o, h), r) in outputs.iter().zip(hyps).zip(refs) {
+        let flagged = o.as_ref().is_none_or(|c| !c.flags.is_empty());
+        if let Some(c) = o {
+            for f in &c.flags {
+                *st.by_check.entry(f.name().to_string()).or_default() += 1;
+            }
+            st.retried += usize::from(c.retried);
+        }
+        let chrf = metrics::chrf(&[*h], &[*r]);
+        if flagged {
+            st.flagged += 1;
+            bad.push(chrf);
+        } else {
+            good.push(chrf);
+        }
+    }
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    st.share_flagged = st.flagged as f64 / outputs.len().max(1) as f64;
+    st.chrf_flagged = mean(&bad);
+    st.chrf_unflagged = mean(&good);
+    st
 }
 
 #[cfg(test)]
