@@ -53,6 +53,28 @@ pub enum Command {
     Bench(BenchArgs),
     /// Score hypotheses against references, one segment per line (BLEU, chrF as sacrebleu; ROUGE as rouge-score)
     Score(ScoreArgs),
+    /// Check outputs beside their sources, one segment per line: the flaws `svodka run` names in
+    /// records' `checks` (repetition, copy, language, numbers, …), one line of flags per segment
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Sources, one segment per line
+    #[arg(long, value_name = "FILE")]
+    pub src: PathBuf,
+    /// Outputs (translations or summaries of the sources), one segment per line
+    #[arg(long, value_name = "FILE")]
+    pub hyp: PathBuf,
+    /// Language of the sources
+    #[arg(long, value_name = "LANG")]
+    pub from: String,
+    /// Language the outputs should be in
+    #[arg(long, value_name = "LANG")]
+    pub to: String,
+    /// The outputs are summaries (they may leave numbers out), not translations
+    #[arg(long)]
+    pub summaries: bool,
 }
 
 #[derive(Debug, Args)]

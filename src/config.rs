@@ -71,6 +71,7 @@ pub struct PipelineConfig {
     pub translate: TranslateConfig,
     pub llm: LlmConfig,
     pub checks: ChecksConfig,
+    pub dedup: DedupConfig,
     pub run: RunConfig,
     pub output: OutputConfig,
 }
@@ -463,13 +464,28 @@ pub struct RunConfig {
     /// well: a window of big articles must not fill the memory. One article larger than this
     /// still runs, alone. Default: 134217728 (128 MiB).
     pub window_bytes: u64,
-    /// Articles that repeat an earlier one of the run get `duplicate_of` and its summaries,
-    /// with no model run: "near" (MinHash of word shingles, [`crate::dedup`]), "exact" (the
-    /// same words) or "off". Default: "near".
-    pub dedup: crate::dedup::Mode,
+}
+
+/// Articles that repeat an earlier one of the run ([`crate::dedup`]). A section of its own,
+/// not part of `[run]`: it changes records, so the run manifest covers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    /// A repeat gets `duplicate_of` and its original's summaries, with no model run: "near"
+    /// (MinHash of word shingles), "exact" (the same words) or "off". Default: "near".
+    pub mode: crate::dedup::Mode,
     /// Least estimated Jaccard similarity of 4-word shingles for "near" (0 < t <= 1).
     /// Default: 0.8.
-    pub dedup_threshold: f64,
+    pub threshold: f64,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            mode: crate::dedup::Mode::Near,
+            threshold: 0.8,
+        }
+    }
 }
 
 /// Most threads per core that `run.threads` may ask for: more only adds switching (the
@@ -501,8 +517,6 @@ impl Default for RunConfig {
             threads: 0,
             window: 256,
             window_bytes: 128 * 1024 * 1024,
-            dedup: crate::dedup::Mode::Near,
-            dedup_threshold: 0.8,
         }
     }
 }
@@ -675,10 +689,10 @@ impl PipelineConfig {
                 });
             }
         }
-        if !(self.run.dedup_threshold > 0.0 && self.run.dedup_threshold <= 1.0) {
+        if !(self.dedup.threshold > 0.0 && self.dedup.threshold <= 1.0) {
             return Err(ConfigError::Invalid {
-                key: "run.dedup_threshold".into(),
-                message: format!("must be more than 0 and at most 1, not {}", self.run.dedup_threshold),
+                key: "dedup.threshold".into(),
+                message: format!("must be more than 0 and at most 1, not {}", self.dedup.threshold),
             });
         }
         if self.run.window_bytes == 0 {

@@ -737,6 +737,83 @@ mod tests {
         assert!(e.message.contains("fewer results"), "{}", e.message);
     }
 
+    /// Loops when decoding as configured; with safer decoding, translates (or, `stubborn`,
+    /// loops again).
+    struct Looping {
+        stubborn: bool,
+    }
+    impl Translator for Looping {
+        fn name(&self) -> &str {
+            "looping"
+        }
+        fn source_lang(&self) -> &str {
+            "en"
+        }
+        fn target_lang(&self) -> &str {
+            "ru"
+        }
+        fn translate(&self, texts: &[&str]) -> Vec<Result<String, ArticleError>> {
+            texts
+                .iter()
+                .map(|_| Ok("Совет собрался. Совет собрался. Совет собрался.".into()))
+                .collect()
+        }
+        fn translate_as(&self, texts: &[&str], decoding: Decoding) -> Vec<Result<Generated, ArticleError>> {
+            if decoding == Decoding::Safer && !self.stubborn {
+                let good = "Совет собрался в понедельник и несколько часов спорил о бюджете города.";
+                return texts.iter().map(|_| Ok(Generated::whole(good.into()))).collect();
+            }
+            self.translate(texts)
+                .into_iter()
+                .map(|r| r.map(Generated::whole))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn flagged_outputs_are_recorded_and_retried_once_with_safer_decoding() {
+        let cfg = PipelineConfig::default();
+        let body = "The council met on Monday and argued about the city budget for hours. Two.";
+        let c = chunks(body);
+        let input = [Input {
+            body,
+            lang: Some("en"),
+            chunks: &c,
+        }];
+        let served = vec!["en".to_string(), "ru".to_string()];
+        let mut checking = Checking {
+            enabled: true,
+            retry: false,
+            served: &served,
+        };
+        let run = |tr: Looping, checking: Checking<'_>| {
+            let (b, plan) = setup(Box::new(Lead::new(1)), vec![Box::new(tr)], &cfg);
+            execute(&b, &plan, b.chunking(&cfg), checking, &input).remove(0)
+        };
+        // Checked, not retried: the loop is kept and flagged; lead-3's summary is never checked.
+        let o = run(Looping { stubborn: false }, checking);
+        assert!(o.checks["ru"].contains(&Check::Repetition), "{:?}", o.checks);
+        assert!(!o.checks.contains_key("en"));
+        assert!(o.retried.is_empty());
+        // Retried: the better answer is kept, and the record says a retry happened.
+        checking.retry = true;
+        let o = run(Looping { stubborn: false }, checking);
+        assert!(
+            o.summary["ru"].starts_with("Совет собрался в понедельник"),
+            "{}",
+            o.summary["ru"]
+        );
+        assert!(!o.checks.contains_key("ru"), "{:?}", o.checks);
+        assert_eq!(o.retried.iter().collect::<Vec<_>>(), ["ru"]);
+        // A retry no better than the first answer: the first stays, flags and all.
+        let o = run(Looping { stubborn: true }, checking);
+        assert!(o.checks["ru"].contains(&Check::Repetition));
+        assert_eq!(o.retried.iter().collect::<Vec<_>>(), ["ru"]);
+        // Checks off: nothing recorded.
+        let o = run(Looping { stubborn: false }, Checking::OFF);
+        assert!(o.checks.is_empty() && o.retried.is_empty());
+    }
+
     /// Echoes its input and notes the longest input it was given, in estimated tokens.
     struct Echo(std::sync::Arc<std::sync::Mutex<usize>>);
     impl Summarizer for Echo {

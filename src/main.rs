@@ -128,6 +128,24 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check(args) => {
+            let cfg = PipelineConfig::load(g.config.as_deref(), &g.sets)?;
+            let (lines, summary) = svodka::score::check(
+                &args.src,
+                &args.hyp,
+                &args.from,
+                &args.to,
+                args.summaries,
+                &cfg.language.served,
+            )?;
+            let mut out = lines.join("\n");
+            out.push('\n');
+            print_out(&out)?;
+            if !g.quiet {
+                eprintln!("svodka: {summary}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Score(args) => {
             for line in svodka::score::score(args.metric, &args.hyp, &args.reference, args.lang.as_deref())? {
                 print_out(&format!("{line}\n"))?;

@@ -98,10 +98,33 @@ pub fn translate(
         })
     })?;
     let mut failed = 0;
+    // Outputs are checked (and retried) as in a run; a flagged line is named on stderr, so
+    // that stdout stays one translation per line.
+    let checking = crate::execute::Checking {
+        enabled: cfg.checks.enabled,
+        retry: cfg.checks.retry,
+        served: &cfg.language.served,
+    };
+    let (mut line, mut flagged) = (0usize, 0usize);
     read_lines(file, |block| {
         let refs: Vec<&str> = block.iter().map(String::as_str).collect();
-        print_results(tr.translate(&refs), &mut failed)
+        let checked = crate::execute::translate_checked(tr.as_ref(), &refs, checking);
+        let mut results = Vec::with_capacity(checked.len());
+        for c in checked {
+            line += 1;
+            if !c.flags.is_empty() {
+                flagged += 1;
+                let names: Vec<&str> = c.flags.iter().map(|f| f.name()).collect();
+                let retried = if c.retried { " (after a retry)" } else { "" };
+                eprintln!("svodka: line {line}: flagged {}{retried}", names.join(", "));
+            }
+            results.push(c.result);
+        }
+        print_results(results, &mut failed)
     })?;
+    if flagged > 0 {
+        eprintln!("svodka: {flagged} of {line} translations flagged by checks");
+    }
     Ok(failed)
 }
 

@@ -48,7 +48,7 @@ pub(crate) struct Record {
     /// Languages whose flagged outputs were run again with safer decoding (`checks.retry`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retried: Vec<String>,
-    /// The id of the earlier article of the run this one repeats (`run.dedup`); its summaries
+    /// The id of the earlier article of the run this one repeats (`dedup.mode`); its summaries
     /// are that article's, made once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,

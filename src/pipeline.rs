@@ -23,7 +23,7 @@
 //! Units are numbered in input order; record n is unit n. That is what makes `--resume`
 //! simple: skip the units already written, and check the last one written is the same input.
 //!
-//! Duplicates (`run.dedup`) are decided in the model stage, in input order, so that a copy
+//! Duplicates (`dedup.mode`) are decided in the model stage, in input order, so that a copy
 //! always points at the earliest article of its story, whatever order parsing finished in:
 //! with dedup on, every parsed unit (an article, or a marker for a unit that became an error
 //! or skipped record) passes through the stage, which takes them in unit order. A copy gets
@@ -244,7 +244,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     };
     // A resumed run with dedup holds the outcomes of the last originals already written, as
     // the interrupted run did, so their copies after the cut reuse them too.
-    let written_originals = if opts.resume && cfg.run.dedup != dedup::Mode::Off && point.done > 0 {
+    let written_originals = if opts.resume && cfg.dedup.mode != dedup::Mode::Off && point.done > 0 {
         last_originals(out_path, RECENT)
     } else {
         BTreeMap::new()
@@ -270,7 +270,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     let (ticket_tx, ticket_rx) = bounded::<()>(window);
     let (unit_tx, unit_rx) = bounded::<(usize, Unit, bool)>(window);
     let (job_tx, job_rx) = unbounded::<Staged>();
-    let dedup_on = cfg.run.dedup != dedup::Mode::Off;
+    let dedup_on = cfg.dedup.mode != dedup::Mode::Off;
     let (rec_tx, rec_rx) = unbounded::<(usize, Record)>();
     let reader_error: Mutex<Option<Error>> = Mutex::new(None);
 
@@ -404,33 +404,45 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                         .collect();
                     (wave, Vec::new())
                 };
-                let inputs: Vec<Input<'_>> = wave
-                    .iter()
-                    .map(|(_, j, _)| Input {
-                        body: &j.article.body,
-                        lang: j.article.lang.as_deref(),
-                        chunks: &j.chunks,
-                    })
-                    .collect();
-                let outcomes = if inputs.is_empty() {
-                    Vec::new()
-                } else {
-                    execute(backends, plan, chunking, checking, &inputs)
+                // The articles of a wave through the models, as records; originals are held
+                // for their copies.
+                let run_wave = |wave: Vec<WaveItem>, stage: &mut Dedup, records: &mut Vec<(usize, Record)>| {
+                    let inputs: Vec<Input<'_>> = wave
+                        .iter()
+                        .map(|(_, j, _)| Input {
+                            body: &j.article.body,
+                            lang: j.article.lang.as_deref(),
+                            chunks: &j.chunks,
+                        })
+                        .collect();
+                    if inputs.is_empty() {
+                        return;
+                    }
+                    let outcomes = execute(backends, plan, chunking, checking, &inputs);
+                    for ((n, job, dup_of), o) in wave.into_iter().zip(outcomes) {
+                        if dedup_on && dup_of.is_none() {
+                            stage.keep(n, &job.article.id, &o);
+                        }
+                        let mut rec = model_record(&job, o);
+                        rec.duplicate_of = dup_of;
+                        records.push((n, rec));
+                    }
                 };
                 let mut records = Vec::with_capacity(wave.len() + copies.len());
-                for ((n, job, dup_of), o) in wave.into_iter().zip(outcomes) {
-                    if dedup_on && dup_of.is_none() {
-                        stage.keep(n, &job.article.id, &o);
-                    }
-                    let mut rec = model_record(&job, o);
-                    rec.duplicate_of = dup_of;
-                    records.push((n, rec));
-                }
-                // Copies whose originals were held, or were in this wave.
+                run_wave(wave, &mut stage, &mut records);
+                // Copies whose originals were held, or were in this wave. A copy of an
+                // original that failed is run itself: its own text may go through.
+                let mut again = Vec::new();
                 for (n, job, of) in copies {
                     let reuse = match of {
                         CopyOf::Held(r) => *r,
-                        CopyOf::InWave(number) => stage.recent.get(&number).cloned().expect("kept after the wave"),
+                        CopyOf::InWave(number, id) => match stage.recent.get(&number) {
+                            Some(r) => r.clone(),
+                            None => {
+                                again.push((n, job, Some(id)));
+                                continue;
+                            }
+                        },
                     };
                     let mut rec = model_record(&job, reuse.outcome);
                     // No model ran for it: only parsing and chunking are its own.
@@ -439,6 +451,7 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                     rec.duplicate_of = Some(reuse.id.clone());
                     records.push((n, rec));
                 }
+                run_wave(again, &mut stage, &mut records);
                 for r in records {
                     if rec_tx.send(r).is_err() {
                         return;
@@ -531,8 +544,8 @@ type WaveItem = (usize, Box<Job>, Option<String>);
 enum CopyOf {
     /// Held from an earlier wave (taken when the copy was: later waves may drop it).
     Held(Box<Reuse>),
-    /// An original of the same wave, by its number in the index.
-    InWave(u32),
+    /// An original of the same wave, by its number in the index, and its id.
+    InWave(u32, String),
 }
 
 /// The model stage's side of deduplication: units in input order, the index, and the
@@ -555,7 +568,7 @@ struct Dedup {
 impl Dedup {
     fn new(cfg: &PipelineConfig, first_unit: usize) -> Dedup {
         Dedup {
-            index: dedup::Index::new(cfg.run.dedup, cfg.run.dedup_threshold),
+            index: dedup::Index::new(cfg.dedup.mode, cfg.dedup.threshold),
             next: first_unit,
             early: BTreeMap::new(),
             recent: Default::default(),
@@ -591,7 +604,7 @@ impl Dedup {
                     if let Some(r) = self.recent.get(&of) {
                         copies.push((st.n, job, CopyOf::Held(Box::new(r.clone()))));
                     } else if in_wave.contains(&of) {
-                        copies.push((st.n, job, CopyOf::InWave(of)));
+                        copies.push((st.n, job, CopyOf::InWave(of, id.to_string())));
                     } else {
                         let id = id.to_string();
                         wave.push((st.n, job, Some(id)));
@@ -613,9 +626,13 @@ impl Dedup {
         self.early.contains_key(&self.next)
     }
 
-    /// Hold the outcome of unit `n` (an original) for its copies.
+    /// Hold the outcome of unit `n` (an original) for its copies, unless it failed (its
+    /// copies then run themselves).
     fn keep(&mut self, n: usize, id: &str, o: &Outcome) {
         let Some(number) = self.numbers.remove(&n) else { return };
+        if o.error.is_some() {
+            return;
+        }
         self.hold(
             number,
             Reuse {
@@ -647,7 +664,7 @@ fn last_originals(path: &Path, n: usize) -> BTreeMap<usize, Reuse> {
         let Ok(rec) = serde_json::from_str::<Record>(&line) else {
             break;
         };
-        if rec.duplicate_of.is_some() || rec.status == Status::Skipped {
+        if rec.duplicate_of.is_some() || rec.status != Status::Ok {
             continue;
         }
         let Some(id) = rec.id.clone() else { continue };

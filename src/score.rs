@@ -46,6 +46,66 @@ fn read_lines(path: &Path) -> Result<Vec<String>, ScoreError> {
     Ok(text.lines().map(str::to_string).collect())
 }
 
+/// `svodka check`: each output's flags (comma-separated check names, empty when it looks
+/// sound), one per line, and a closing count per check. Outputs cannot say whether they hit
+/// a token limit, so `truncated` is never flagged here.
+pub fn check(
+    src: &Path,
+    hyp: &Path,
+    from: &str,
+    to: &str,
+    summaries: bool,
+    served: &[String],
+) -> Result<(Vec<String>, String), ScoreError> {
+    let (s, h) = (read_lines(src)?, read_lines(hyp)?);
+    if s.len() != h.len() {
+        return Err(ScoreError::Lengths {
+            hyp: hyp.to_path_buf(),
+            r#ref: src.to_path_buf(),
+            hyps: h.len(),
+            refs: s.len(),
+        });
+    }
+    let kind = if summaries {
+        crate::checks::Kind::Summary
+    } else {
+        crate::checks::Kind::Translation
+    };
+    let mut counts = std::collections::BTreeMap::new();
+    let mut flagged = 0;
+    let lines: Vec<String> = s
+        .iter()
+        .zip(&h)
+        .map(|(source, text)| {
+            let flags = crate::checks::check(
+                &crate::checks::Output {
+                    kind,
+                    source,
+                    source_lang: from,
+                    text,
+                    lang: to,
+                    hit_limit: false,
+                },
+                served,
+            );
+            flagged += usize::from(!flags.is_empty());
+            for f in &flags {
+                *counts.entry(f.name()).or_insert(0usize) += 1;
+            }
+            flags.iter().map(|f| f.name()).collect::<Vec<_>>().join(",")
+        })
+        .collect();
+    let by: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let summary = format!(
+        "{flagged} of {} outputs flagged ({:.1}%){}{}",
+        s.len(),
+        flagged as f64 / s.len().max(1) as f64 * 100.0,
+        if by.is_empty() { "" } else { ": " },
+        by.join(", ")
+    );
+    Ok((lines, summary))
+}
+
 /// The score lines to print, in sacrebleu's `-f text` layout for BLEU and chrF:
 /// `NAME|SIGNATURE = SCORE DETAILS`.
 pub fn score(metric: Metric, hyp: &Path, reference: &Path, lang: Option<&str>) -> Result<Vec<String>, ScoreError> {

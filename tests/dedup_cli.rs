@@ -203,7 +203,7 @@ fn planted_copies_are_found_reuse_their_originals_and_cost_no_model_time() {
             "-o",
             out.to_str().unwrap(),
             "--set",
-            "run.dedup=\"off\"",
+            "dedup.mode=\"off\"",
         ],
     );
     assert!(o.status.success());
@@ -230,7 +230,7 @@ fn exact_mode_takes_the_same_text_only() {
             "-o",
             out.to_str().unwrap(),
             "--set",
-            "run.dedup=\"exact\"",
+            "dedup.mode=\"exact\"",
         ],
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -244,8 +244,8 @@ fn exact_mode_takes_the_same_text_only() {
 #[test]
 fn a_bad_threshold_is_an_error_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let o = svodka(dir.path(), &["run", "--set", "run.dedup_threshold=1.5", "x.md"]);
+    let o = svodka(dir.path(), &["run", "--set", "dedup.threshold=1.5", "x.md"]);
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("run.dedup_threshold"), "{stderr}");
+    assert!(stderr.contains("dedup.threshold"), "{stderr}");
 }

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 /// Bottom to top. Within one layer, imports are allowed but may not form a loop.
 const LAYERS: &[&[&str]] = &[
     &["task"],
-    &["record_error", "batch", "chunk", "metrics", "tokenizer"],
+    &["record_error", "batch", "chunk", "metrics", "tokenizer", "dedup"],
     &["generate"],
     &["models"],
     &["config"],
     &["runtime", "ingest", "article"],
-    &["backends"],
+    &["backends", "checks"],
     &["plan", "execute"],
     &["error"],
     &["output", "manifest", "score"],

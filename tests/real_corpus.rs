@@ -374,3 +374,43 @@ fn lead3_is_the_first_three_body_sentences() {
         assert_eq!(offset.min(flat.len() + 1), summary.len() + 1);
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(real_corpus),
+    ignore = "real corpus absent: set SVODKA_REAL_CORPUS to ../shared/real-corpus"
+)]
+fn real_articles_are_never_taken_for_each_other_and_their_copies_are_found() {
+    use svodka::dedup::{Index, Mode};
+    let bodies: Vec<(String, String)> = expected()
+        .into_iter()
+        .map(|e| (e.id.clone(), e.paragraphs.join("\n\n")))
+        .collect();
+    let mut ix = Index::new(Mode::Near, 0.8);
+    for (id, body) in &bodies {
+        assert_eq!(
+            ix.check_or_insert(id, body),
+            None,
+            "{id} taken for a copy of an earlier article"
+        );
+    }
+    // Copies of each: the first paragraph dropped, a line of boilerplate appended.
+    let mut found = 0;
+    for (id, body) in &bodies {
+        let paragraphs: Vec<&str> = body.split("\n\n").collect();
+        let copy = format!(
+            "{}\n\nRead more: subscribe to our channel for the news of the day.",
+            paragraphs[1.min(paragraphs.len() - 1)..].join("\n\n")
+        );
+        if ix.check_or_insert(&format!("{id}-copy"), &copy) == Some(id.as_str()) {
+            found += 1;
+        } else {
+            eprintln!("{id}: its copy without the first paragraph was not found");
+        }
+    }
+    assert!(
+        found * 100 >= bodies.len() * 80,
+        "{found} of {} copies found",
+        bodies.len()
+    );
+}

@@ -495,15 +495,53 @@ impl Summarizer for LlmSummarizer {
     }
     fn summarize_as(&self, inputs: &[SummaryInput<'_>], decoding: Decoding) -> Vec<Result<Generated, ArticleError>> {
         let b = &self.backend;
+        // The safer way reads shorter chunks: an input longer than half the budget is cut in
+        // pieces of half the budget, each summarised, the summaries joined (and kept to
+        // `llm.sentences` below). A small model loses the thread of a long input.
+        let half = (b.max_input_tokens / 2).max(16);
+        let pieces: Vec<Vec<&str>> = inputs
+            .iter()
+            .map(|i| {
+                if !self.writes(i.source_lang, i.target_lang) {
+                    Vec::new()
+                } else if decoding == Decoding::Safer && b.count(i.text) > half {
+                    chunk_text(i.text, i.source_lang, half, b.as_ref())
+                        .iter()
+                        .map(|c| i.text[c.start..c.end].trim())
+                        .filter(|p| !p.is_empty())
+                        .collect()
+                } else {
+                    vec![i.text]
+                }
+            })
+            .collect();
         let jobs: Vec<(Task, &str, &str, &str)> = inputs
             .iter()
-            .filter(|i| self.writes(i.source_lang, i.target_lang))
-            .map(|i| (Task::Summarize, i.text, i.source_lang, i.target_lang))
+            .zip(&pieces)
+            .flat_map(|(i, p)| p.iter().map(|t| (Task::Summarize, *t, i.source_lang, i.target_lang)))
             .collect();
         let mut answers = b.answers(&jobs, decoding).into_iter();
+        let mut joined = pieces.iter().map(|p| {
+            let mut out: Result<Generated, String> = Ok(Generated::default());
+            for _ in p {
+                match (&mut out, answers.next().expect("one answer per piece")) {
+                    (Ok(acc), Ok(g)) => {
+                        if !acc.text.is_empty() && !g.text.is_empty() {
+                            acc.text.push(' ');
+                        }
+                        acc.text.push_str(&g.text);
+                        acc.hit_limit |= g.hit_limit;
+                    }
+                    (slot @ Ok(_), Err(e)) => *slot = Err(e),
+                    (Err(_), _) => {}
+                }
+            }
+            out
+        });
         inputs
             .iter()
             .map(|i| {
+                let answer = joined.next().expect("one answer per input");
                 if !self.writes(i.source_lang, i.target_lang) {
                     return Err(model_error(
                         Stage::Summarize,
@@ -517,9 +555,7 @@ impl Summarizer for LlmSummarizer {
                         ),
                     ));
                 }
-                answers
-                    .next()
-                    .expect("one answer per job")
+                answer
                     .map(|g| Generated {
                         text: keep_sentences(&g.text, i.target_lang, b.cfg.sentences),
                         ..g

@@ -489,6 +489,48 @@ mod tests {
     }
 
     #[test]
+    fn russian_outputs_are_judged_the_same_way() {
+        // Empty and cut off.
+        assert_eq!(sum(RU, "ru", " — ", "ru"), vec![Check::Empty]);
+        let cut = Output {
+            kind: Kind::Translation,
+            source: EN,
+            source_lang: "en",
+            text: RU,
+            lang: "ru",
+            hit_limit: true,
+        };
+        assert_eq!(check(&cut, &served()), vec![Check::Truncated]);
+        // Far too short, and far too long, for an en -> ru translation.
+        assert!(tr(EN, "en", "Инфляция замедлилась.", "ru").contains(&Check::Length));
+        assert!(tr(EN, "en", &format!("{RU} {RU} {RU}"), "ru").contains(&Check::Length));
+        // A Russian summary that is its source.
+        let src = format!("{RU} Министерство сообщило, что меры пересмотрят в следующем году.");
+        assert_eq!(sum(&src, "ru", &src, "ru"), vec![Check::Copy]);
+        // An English source copied into a "Russian" translation.
+        assert!(tr(EN, "en", EN, "ru").contains(&Check::Copy));
+        // Numbers: the words of Russian notation read as numbers.
+        assert_eq!(
+            tr(EN, "en", &RU.replace("68 млрд", "68 млн"), "ru"),
+            vec![Check::Numbers]
+        );
+        assert_eq!(
+            tr(EN, "en", &RU.replace("1 сентября", "1 октября"), "ru"),
+            vec![Check::Numbers]
+        );
+        // Must not fire: the same facts written another way.
+        assert_eq!(
+            tr(
+                EN,
+                "en",
+                &RU.replace("3,8 %", "3,8%").replace("68 млрд", "68 миллиардов"),
+                "ru"
+            ),
+            vec![]
+        );
+    }
+
+    #[test]
     fn a_summary_that_is_its_source_is_a_copy() {
         let src =
             format!("{EN} The ministry said the measures would be reviewed next year and more rules would follow.");
