@@ -200,7 +200,13 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             let c = summary.counts;
             if !g.quiet {
                 let secs = summary.elapsed.as_secs_f64();
-                let rate = if secs > 0.0 { summary.written as f64 / secs } else { 0.0 };
+                let per_s = if secs > 0.0 { summary.written as f64 / secs } else { 0.0 };
+                // Model runs go at a few articles a minute: "0.0 articles/s" would say nothing.
+                let rate = if per_s > 0.0 && per_s < 1.0 {
+                    format!("{:.1} articles/min", per_s * 60.0)
+                } else {
+                    format!("{per_s:.1} articles/s")
+                };
                 // A translator that "auto" could not have is said once more where the eye
                 // lands last.
                 let untranslated = match (summary.untranslated.is_empty(), summary.translating) {
@@ -224,7 +230,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     ));
                 }
                 eprintln!(
-                    "svodka: {} articles: {} ok, {} error{}, {} skipped{extra} in {secs:.2} s ({rate:.1} articles/s{}){untranslated}",
+                    "svodka: {} articles: {} ok, {} error{}, {} skipped{extra} in {secs:.2} s ({rate}{}){untranslated}",
                     c.total(),
                     c.ok,
                     c.error,
