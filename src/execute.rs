@@ -32,7 +32,16 @@ pub(crate) struct Checking<'a> {
     pub served: &'a [String],
 }
 
-impl Checking<'_> {
+impl<'a> Checking<'a> {
+    /// As the configuration's `[checks]` and `language.served` say.
+    pub fn of(cfg: &'a crate::config::PipelineConfig) -> Checking<'a> {
+        Checking {
+            enabled: cfg.checks.enabled,
+            retry: cfg.checks.retry,
+            served: &cfg.language.served,
+        }
+    }
+
     pub const OFF: Checking<'static> = Checking {
         enabled: false,
         retry: false,

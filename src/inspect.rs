@@ -61,7 +61,7 @@ pub fn inspect(
             return ControlFlow::Break(());
         }
         seen += 1;
-        let line = match prepare(unit, cfg, chunking) {
+        let line = match prepare(unit, cfg, Some(chunking)) {
             Prepared::Job(job) => {
                 counts.add(Status::Ok);
                 let a = &job.article;

@@ -100,11 +100,7 @@ pub fn translate(
     let mut failed = 0;
     // Outputs are checked (and retried) as in a run; a flagged line is named on stderr, so
     // that stdout stays one translation per line.
-    let checking = crate::execute::Checking {
-        enabled: cfg.checks.enabled,
-        retry: cfg.checks.retry,
-        served: &cfg.language.served,
-    };
+    let checking = crate::execute::Checking::of(cfg);
     let (mut line, mut flagged) = (0usize, 0usize);
     read_lines(file, |block| {
         let refs: Vec<&str> = block.iter().map(String::as_str).collect();

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::{Decoding, Generated, Summarizer, SummaryInput, Translator};
+use super::{Decoding, Generated, Summarizer, SummaryInput, Translator, texts_of};
 use crate::chunk::{TokenCounter, chunk_text};
 use crate::config::{LlmConfig, PipelineConfig};
 use crate::generate::continuous::{BatchLimits, Request, complete_all};
@@ -455,11 +455,6 @@ impl TokenCounter for LlmBackend {
 
 /// Least repetition penalty of a safer retry ([`Decoding::Safer`]) of a flagged answer.
 const SAFER_REPETITION_PENALTY: f32 = 1.3;
-
-/// The texts of generated answers.
-fn texts_of(results: Vec<Result<Generated, ArticleError>>) -> Vec<Result<String, ArticleError>> {
-    results.into_iter().map(|r| r.map(|g| g.text)).collect()
-}
 
 fn model_error(stage: Stage, name: &str, e: String) -> ArticleError {
     ArticleError::new(stage, ErrorKind::Model, format!("{name}: {e}"))

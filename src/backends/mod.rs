@@ -70,6 +70,11 @@ fn whole(results: Vec<Result<String, ArticleError>>) -> Vec<Result<Generated, Ar
     results.into_iter().map(|r| r.map(Generated::whole)).collect()
 }
 
+/// The texts of generated answers: `summarize`/`translate` of backends that generate.
+fn texts_of(results: Vec<Result<Generated, ArticleError>>) -> Vec<Result<String, ArticleError>> {
+    results.into_iter().map(|r| r.map(|g| g.text)).collect()
+}
+
 /// Writes summaries; one result per input, in order.
 pub trait Summarizer: Send + Sync {
     /// Recorded in each record's `models`.

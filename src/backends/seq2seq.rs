@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::Device;
 use rayon::prelude::*;
 
-use super::{Decoding, Generated, Summarizer, SummaryInput, Translator};
+use super::{Decoding, Generated, Summarizer, SummaryInput, Translator, texts_of};
 use crate::chunk::{TokenCounter, chunk_text};
 use crate::config::PipelineConfig;
 use crate::generate::{GenerationConfig, Resolved, Seq2Seq, generate};
@@ -470,11 +470,6 @@ impl TokenCounter for Seq2SeqBackend {
 const SAFER_BEAMS: usize = 4;
 /// `no_repeat_ngram_size` of a safer retry, where the configuration has none.
 const SAFER_NO_REPEAT: usize = 3;
-
-/// The texts of generated answers.
-fn texts_of(results: Vec<Result<Generated, ArticleError>>) -> Vec<Result<String, ArticleError>> {
-    results.into_iter().map(|r| r.map(|g| g.text)).collect()
-}
 
 /// A translator: a backend that reads `source` and writes `target`.
 pub(crate) struct Seq2SeqTranslator {

@@ -197,11 +197,7 @@ impl Backend {
     /// Outputs of one batch with their flags and whether they were retried, as a run checks
     /// them; `None` for a failed item.
     fn run(&self, cfg: &PipelineConfig, texts: &[&str]) -> Vec<Option<Checked>> {
-        let checking = Checking {
-            enabled: cfg.checks.enabled,
-            retry: cfg.checks.retry,
-            served: &cfg.language.served,
-        };
+        let checking = Checking::of(cfg);
         match self {
             Backend::Translate(t) => crate::execute::translate_checked(t.as_ref(), texts, checking)
                 .into_iter()

@@ -103,8 +103,9 @@ fn ms(since: Instant) -> f64 {
 }
 
 /// Decode, parse, detect the language, apply the language policy, chunk (with the token
-/// counter of the model that will read the article, if there is one).
-pub(crate) fn prepare(unit: Unit, cfg: &PipelineConfig, chunking: Chunking<'_>) -> Prepared {
+/// counter of the model that will read the article, if there is one). `chunking` is `None`
+/// for a unit a resumed run only indexes for duplicates: its chunks would go unused.
+pub(crate) fn prepare(unit: Unit, cfg: &PipelineConfig, chunking: Option<Chunking<'_>>) -> Prepared {
     let t = Instant::now();
     let article = match article::parse(&unit.source, unit.payload, &cfg.language.served) {
         Ok(a) => a,
@@ -128,7 +129,7 @@ pub(crate) fn prepare(unit: Unit, cfg: &PipelineConfig, chunking: Chunking<'_>) 
     }
     let t = Instant::now();
     let lang = article.lang.as_deref().unwrap_or("en");
-    let chunks = chunking.chunk(&article.body, lang);
+    let chunks = chunking.map_or_else(Vec::new, |c| c.chunk(&article.body, lang));
     let mut timings = BTreeMap::new();
     timings.insert("parse".into(), parse_ms);
     timings.insert("chunk".into(), ms(t));
@@ -227,7 +228,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     };
     // A resumed run with dedup holds the outcomes of the last originals already written, as
     // the interrupted run did, so their copies after the cut reuse them too.
-    let written_originals = if opts.resume && cfg.dedup.mode != dedup::Mode::Off && point.done > 0 {
+    let dedup_on = cfg.dedup.mode != dedup::Mode::Off;
+    let written_originals = if opts.resume && dedup_on && point.done > 0 {
         last_originals(out_path, RECENT)
     } else {
         BTreeMap::new()
@@ -253,7 +255,6 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     let (ticket_tx, ticket_rx) = bounded::<()>(window);
     let (unit_tx, unit_rx) = bounded::<(usize, Unit, bool)>(window);
     let (job_tx, job_rx) = unbounded::<Staged>();
-    let dedup_on = cfg.dedup.mode != dedup::Mode::Off;
     let (rec_tx, rec_rx) = unbounded::<(usize, Record)>();
     let reader_error: Mutex<Option<Error>> = Mutex::new(None);
 
@@ -324,10 +325,8 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
         let rec_tx_parse = rec_tx.clone();
         s.spawn(move || {
             pool.install(|| {
-                unit_rx
-                    .into_iter()
-                    .par_bridge()
-                    .for_each(|(n, unit, index_only)| match prepare(unit, cfg, chunking) {
+                unit_rx.into_iter().par_bridge().for_each(|(n, unit, index_only)| {
+                    match prepare(unit, cfg, (!index_only).then_some(chunking)) {
                         Prepared::Job(job) => {
                             let _ = job_tx.send(Staged {
                                 n,
@@ -347,17 +346,14 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                                 });
                             }
                         }
-                    });
+                    }
+                });
             });
         });
 
         // Model stage: everything ready forms one wave, batched across articles.
         let (backends, plan) = (&backends, &plan);
-        let checking = Checking {
-            enabled: cfg.checks.enabled,
-            retry: cfg.checks.retry,
-            served: &cfg.language.served,
-        };
+        let checking = Checking::of(cfg);
         let first_unit = if dedup_on { 0 } else { point.done };
         s.spawn(move || {
             let mut stage = Dedup::new(cfg, first_unit);
