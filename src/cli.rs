@@ -38,6 +38,10 @@ pub struct Global {
 pub enum Command {
     /// Process articles into JSONL records
     Run(RunArgs),
+    /// Put the outputs of the shards of one run (`run --shard K/N`) back together, checked:
+    /// same settings, inputs and models, every shard there and finished, nothing missing or
+    /// doubled
+    Merge(MergeArgs),
     /// Show parsed articles and their chunks as JSONL, without running models
     Inspect(InspectArgs),
     /// Print the effective configuration
@@ -173,6 +177,26 @@ pub struct RunArgs {
     /// Continue an interrupted run into the same output file
     #[arg(long)]
     pub resume: bool,
+    /// Run only shard K of N (K counted from 0, e.g. `0/4`): every N-th unit of the inputs.
+    /// `auto` reads a Slurm array task (SLURM_ARRAY_TASK_ID/_MIN/_COUNT) or a Kubernetes
+    /// Indexed Job (JOB_COMPLETION_INDEX, with --shard-count). Put the shards back together
+    /// with `svodka merge`
+    #[arg(long, value_name = "K/N|auto")]
+    pub shard: Option<String>,
+    /// The number of shards, for `--shard auto` where the scheduler does not say it
+    /// (Kubernetes) [default: SVODKA_SHARD_COUNT]
+    #[arg(long, value_name = "N", requires = "shard")]
+    pub shard_count: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The outputs of `svodka run --shard K/N -o FILE`, every shard of one run, in any order
+    #[arg(required = true, value_name = "SHARD")]
+    pub shards: Vec<PathBuf>,
+    /// The merged output: the records in the order a single run would have written them
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Args)]

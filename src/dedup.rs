@@ -26,6 +26,10 @@ pub const BANDS: usize = 20;
 pub const ROWS: usize = 5;
 /// Words per shingle.
 pub const SHINGLE: usize = 4;
+/// Originals whose summaries a run holds for their copies: the last this many (a bound, not a
+/// share of the archive, so memory stays flat). The model stage (`pipeline::copies`) and
+/// `svodka merge` both keep it, so that a merge of shards decides like one run.
+pub const RECENT: usize = 4096;
 /// Signatures per chunk of the store.
 const CHUNK: usize = 4096;
 
@@ -51,6 +55,87 @@ pub enum Seen<'a> {
     Duplicate { of: u32, id: &'a str },
     /// Not indexed: dedup is off, or the body has no words.
     Unindexed,
+}
+
+/// What the index keeps of an article's body: the key of its normalised words (`exact`), or
+/// its band keys and one-byte signature (`near`). Sharded runs write it into their records
+/// (`dedup_print`) so that `svodka merge` can find the copies across shards exactly as one run
+/// would have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Print {
+    Exact(u64),
+    Near { keys: [u32; BANDS], small: [u8; HASHES] },
+}
+
+impl Print {
+    /// The print of `body` under `mode`; `None` when dedup is off or the body has no words.
+    pub fn of(mode: Mode, body: &str) -> Option<Print> {
+        match mode {
+            Mode::Off => None,
+            Mode::Exact => {
+                let w: Vec<String> = words(body).collect();
+                (!w.is_empty()).then(|| Print::Exact(fnv(w.join(" ").as_bytes(), 0)))
+            }
+            Mode::Near => {
+                let sig = signature(body)?;
+                let keys: [u32; BANDS] = std::array::from_fn(|b| {
+                    let bytes: Vec<u8> = sig[b * ROWS..(b + 1) * ROWS]
+                        .iter()
+                        .flat_map(|r| r.to_le_bytes())
+                        .collect();
+                    fnv(&bytes, b as u64) as u32
+                });
+                let small: [u8; HASHES] = std::array::from_fn(|i| sig[i] as u8);
+                Some(Print::Near { keys, small })
+            }
+        }
+    }
+
+    /// Hex: `x` and 16 digits, or `n` and the band keys then the signature (360 digits).
+    pub fn encode(&self) -> String {
+        use std::fmt::Write;
+        let mut s = String::new();
+        match self {
+            Print::Exact(k) => {
+                let _ = write!(s, "x{k:016x}");
+            }
+            Print::Near { keys, small } => {
+                s.push('n');
+                for k in keys {
+                    let _ = write!(s, "{k:08x}");
+                }
+                for b in small {
+                    let _ = write!(s, "{b:02x}");
+                }
+            }
+        }
+        s
+    }
+
+    /// The inverse of [`Print::encode`]; `None` for anything else.
+    pub fn decode(s: &str) -> Option<Print> {
+        let hex = |t: &str| -> Option<u64> { u64::from_str_radix(t, 16).ok() };
+        if !s.is_ascii() {
+            return None;
+        }
+        if let Some(k) = s.strip_prefix('x') {
+            return (k.len() == 16).then(|| hex(k)).flatten().map(Print::Exact);
+        }
+        let d = s.strip_prefix('n')?;
+        if d.len() != BANDS * 8 + HASHES * 2 {
+            return None;
+        }
+        let mut keys = [0u32; BANDS];
+        for (i, k) in keys.iter_mut().enumerate() {
+            *k = hex(&d[i * 8..i * 8 + 8])? as u32;
+        }
+        let rest = &d[BANDS * 8..];
+        let mut small = [0u8; HASHES];
+        for (i, b) in small.iter_mut().enumerate() {
+            *b = hex(&rest[i * 2..i * 2 + 2])? as u8;
+        }
+        Some(Print::Near { keys, small })
+    }
 }
 
 /// The articles of a run so far, by content.
@@ -155,36 +240,28 @@ impl Index {
     /// [`Index::check_or_insert`], with the originals' numbers: the n-th article indexed is
     /// number n.
     pub fn see(&mut self, id: &str, body: &str) -> Seen<'_> {
-        match self.mode {
-            Mode::Off => Seen::Unindexed,
-            Mode::Exact => {
-                let key = fnv(words(body).collect::<Vec<_>>().join(" ").as_bytes(), 0);
-                let next = self.ids.len() as u32;
-                match self.exact.get(&key) {
-                    Some(&i) => Seen::Duplicate {
-                        of: i,
-                        id: &self.ids[i as usize],
-                    },
-                    None => {
-                        self.exact.insert(key, next);
-                        self.ids.push(id.into());
-                        Seen::New(next)
-                    }
+        let print = Print::of(self.mode, body);
+        self.see_print(id, print)
+    }
+
+    /// [`Index::see`] for an article known only by its [`Print`] (`svodka merge`, which has
+    /// the records of shards and not the articles). `None` is an article with no words.
+    pub fn see_print(&mut self, id: &str, print: Option<Print>) -> Seen<'_> {
+        let next = self.ids.len() as u32;
+        match (self.mode, print) {
+            (Mode::Off, _) | (_, None) => Seen::Unindexed,
+            (Mode::Exact, Some(Print::Exact(key))) => match self.exact.get(&key) {
+                Some(&i) => Seen::Duplicate {
+                    of: i,
+                    id: &self.ids[i as usize],
+                },
+                None => {
+                    self.exact.insert(key, next);
+                    self.ids.push(id.into());
+                    Seen::New(next)
                 }
-            }
-            Mode::Near => {
-                let Some(sig) = signature(body) else {
-                    return Seen::Unindexed;
-                };
-                let keys: Vec<u32> = sig
-                    .chunks(ROWS)
-                    .enumerate()
-                    .map(|(b, rows)| {
-                        let bytes: Vec<u8> = rows.iter().flat_map(|r| r.to_le_bytes()).collect();
-                        fnv(&bytes, b as u64) as u32
-                    })
-                    .collect();
-                let small: [u8; HASHES] = std::array::from_fn(|i| sig[i] as u8);
+            },
+            (Mode::Near, Some(Print::Near { keys, small })) => {
                 let mut best: Option<(f64, u32)> = None;
                 for (band, key) in self.bands.iter().zip(&keys) {
                     if let Some(&i) = band.get(key) {
@@ -200,7 +277,6 @@ impl Index {
                         id: &self.ids[i as usize],
                     };
                 }
-                let next = self.ids.len() as u32;
                 for (band, key) in self.bands.iter_mut().zip(keys) {
                     band.entry(key).or_insert(next);
                 }
@@ -212,6 +288,8 @@ impl Index {
                 self.ids.push(id.into());
                 Seen::New(next)
             }
+            // A print of the other mode: the caller mixed settings (merge checks they agree).
+            (_, Some(_)) => Seen::Unindexed,
         }
     }
 
@@ -256,6 +334,27 @@ mod tests {
         assert_eq!(ix.check_or_insert("b", &STORY.to_lowercase()), Some("a"));
         let appended = format!("{STORY} Read more.");
         assert_eq!(ix.check_or_insert("c", &appended), None);
+    }
+
+    #[test]
+    fn prints_round_trip_and_decide_as_bodies_do() {
+        for mode in [Mode::Exact, Mode::Near] {
+            let p = Print::of(mode, STORY).unwrap();
+            assert_eq!(Print::decode(&p.encode()), Some(p));
+            let (mut by_body, mut by_print) = (Index::new(mode, 0.7), Index::new(mode, 0.7));
+            let appended = format!("{STORY} Read more.");
+            for (id, body) in [("a", STORY), ("b", OTHER), ("c", STORY), ("d", appended.as_str())] {
+                let want = by_body.see(id, body);
+                let want = format!("{want:?}");
+                let got = by_print.see_print(id, Print::decode(&Print::of(mode, body).unwrap().encode()));
+                assert_eq!(format!("{got:?}"), want, "{mode:?} {id}");
+            }
+        }
+        assert_eq!(Print::of(Mode::Near, " ,. "), None);
+        assert_eq!(Print::of(Mode::Off, STORY), None);
+        for bad in ["", "x12", "n00", "xzzzzzzzzzzzzzzzz", "ы"] {
+            assert_eq!(Print::decode(bad), None, "{bad}");
+        }
     }
 
     #[test]

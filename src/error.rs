@@ -47,6 +47,14 @@ pub enum Error {
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
     #[error("the {stage} stage stopped unexpectedly")]
     Stage { stage: &'static str },
+    #[error("cannot read the files of the model `{key}` to fingerprint them for the run manifest")]
+    Fingerprint {
+        key: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot merge into `{}`: {reason}", output.display())]
+    Merge { output: PathBuf, reason: String },
 }
 
 impl From<crate::backends::LoadError> for Error {

@@ -4,8 +4,9 @@
 //! (units → articles) → [`chunk`] (sentences and token-budget chunks) → [`backends`] (the
 //! models, loaded once; each packs its own batches) → [`plan`] (the configuration as routes)
 //! → [`execute`] (a wave of articles through the plan) → [`output`] (records, crash-safe
-//! writes), with [`manifest`] (the run's fingerprint for `--resume`). [`pipeline`] runs them
-//! on the threads [`runtime`] sets up; [`inspect`] shows the first three. Per-article errors
+//! writes), with [`manifest`] (the run's fingerprint for `--resume` and `merge`). [`pipeline`]
+//! runs them on the threads [`runtime`] sets up; [`shard`] picks a shard's units and
+//! [`merge`] puts shards' outputs back together; [`inspect`] shows the first three. Per-article errors
 //! ([`record_error`]) and the [`task`] names sit at the bottom, the run-stopping [`error`]s at
 //! the top.
 
@@ -35,6 +36,7 @@ pub mod generate;
 pub mod ingest;
 pub mod inspect;
 pub(crate) mod manifest;
+pub mod merge;
 pub mod metrics;
 pub mod models;
 pub mod oneoff;
@@ -44,5 +46,6 @@ pub mod plan;
 pub mod record_error;
 pub mod runtime;
 pub mod score;
+pub mod shard;
 pub mod task;
 pub mod tokenizer;

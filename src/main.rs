@@ -182,6 +182,35 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if bad > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
         }
+        Command::Merge(args) => {
+            let t = std::time::Instant::now();
+            let summary = svodka::merge::merge(&args.shards, &args.output).context("the merge stopped")?;
+            let c = summary.counts;
+            if !g.quiet {
+                let dups = if c.duplicates > 0 {
+                    format!(", {} duplicates", c.duplicates)
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "svodka: merged {} shards into {}: {} articles: {} ok, {} error{}, {} skipped, {} flagged by checks{dups} in {:.2} s",
+                    summary.shards,
+                    args.output.display(),
+                    c.total(),
+                    c.ok,
+                    c.error,
+                    if c.error == 1 { "" } else { "s" },
+                    c.skipped,
+                    c.flagged,
+                    t.elapsed().as_secs_f64()
+                );
+            }
+            Ok(if c.error > 0 {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Run(args) => {
             let overrides = Overrides {
                 output: args.output.clone(),
@@ -189,12 +218,20 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let cfg = PipelineConfig::load_with(g.config.as_deref(), &g.sets, &overrides)?;
             init_runtime(&cfg.run, g.quiet);
+            let shard = match &args.shard {
+                Some(s) => Some(svodka::shard::Shard::parse(s, args.shard_count, &|k| {
+                    std::env::var(k).ok()
+                })?),
+                None => None,
+            };
             let opts = RunOptions {
                 inputs: args.inputs,
                 resume: args.resume,
                 limit: args.limit,
                 progress: !g.quiet && std::io::stderr().is_terminal(),
                 notices: !g.quiet,
+                shard,
+                command: std::env::args().collect(),
             };
             let summary = pipeline::run(&cfg, &opts).context("the run stopped")?;
             let c = summary.counts;

@@ -10,6 +10,14 @@
 //! digest of every file's path, size and modification time). `--resume` compares and refuses a
 //! mismatch, naming the keys or inputs that changed. Standard input cannot be fingerprinted and
 //! is taken on trust.
+//!
+//! The same file is what makes shards safe to merge: it names the shard (`--shard K/N`), the
+//! SHA-256 of every model file the run loaded, a hash of the settings, the command line (so
+//! that `svodka merge` can say how to resume a shard cut off by a killed job), and, once the
+//! run has reached the end of its inputs, `finished`: how many units the inputs held and how
+//! many records this output has. A manifest without `finished` is a run still going, or
+//! killed. Written beside the output rather than as its first line so that the output stays
+//! plain JSONL, one record per article, for every reader.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,17 +26,45 @@ use std::time::UNIX_EPOCH;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::backends::Spec;
 use crate::config::PipelineConfig;
 use crate::error::Error;
+use crate::models::fingerprint::{Files, ModelInfo, model_info};
+use crate::shard::Shard;
 
 /// What is kept beside the output.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Manifest {
     /// svodka's version, for the reader's information.
     pub svodka: String,
+    /// The command line that started the run (`svodka merge` quotes it to resume a shard).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// This output's shard, for `svodka run --shard K/N`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// SHA-256 of `settings` (as JSON): one value to compare.
+    #[serde(default)]
+    pub config_sha256: String,
     /// Settings that shape records, as dotted keys (`summarize.lead_sentences`) → TOML values.
     pub settings: BTreeMap<String, String>,
     pub inputs: Vec<InputPrint>,
+    /// The models the run loaded, by the key that named them (`summarize.model`,
+    /// `translate.models.ru-en`, `llm.model`), with their files' SHA-256.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, ModelInfo>,
+    /// Set when the run reached the end of its inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<Finished>,
+}
+
+/// A finished run's totals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Finished {
+    /// Units the inputs held (all shards', up to `--limit`).
+    pub units: usize,
+    /// Records in this output.
+    pub records: usize,
 }
 
 /// One input's fingerprint.
@@ -139,11 +175,59 @@ impl Manifest {
         table.remove("output");
         let mut settings = BTreeMap::new();
         flatten("", &toml::Value::Table(table), &mut settings);
+        let json = serde_json::to_vec(&settings).expect("settings serialise");
         Manifest {
             svodka: env!("CARGO_PKG_VERSION").to_string(),
+            command: Vec::new(),
+            shard: None,
+            config_sha256: Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect(),
             settings,
             inputs: inputs.iter().map(|i| print_input(i)).collect(),
+            models: BTreeMap::new(),
+            finished: None,
         }
+    }
+
+    /// With the fingerprints of the models `cfg` names that the run loaded (the keys of
+    /// the translators that "auto" left out, `skipped_pairs`, are not). Lead-3 has no files and is left out.
+    pub fn with_models(mut self, cfg: &PipelineConfig, skipped_pairs: &[String]) -> Result<Manifest, Error> {
+        let mut specs: Vec<(String, String, &str)> = Vec::new();
+        if cfg.llm.model.is_empty() {
+            specs.push((
+                "summarize.model".into(),
+                cfg.summarize.model.clone(),
+                &cfg.summarize.dtype,
+            ));
+        } else {
+            specs.push(("llm.model".into(), cfg.llm.model.clone(), "gguf"));
+        }
+        for (t, key) in cfg.translator_specs() {
+            if !skipped_pairs.contains(&t.pair) {
+                specs.push((key, t.spec, &cfg.translate.dtype));
+            }
+        }
+        for (key, spec, dtype) in specs {
+            if self.models.contains_key(&key) {
+                continue;
+            }
+            let parsed = Spec::parse(&spec);
+            let located = match &parsed {
+                Spec::Lead => continue,
+                Spec::Gguf(_) => None,
+                Spec::Seq2Seq(_) => crate::models::hub::locate(&spec).ok(),
+            };
+            let files = match (&parsed, &located) {
+                (Spec::Gguf(p), _) => Files::Gguf(p),
+                (_, Some(l)) => Files::Located(l),
+                _ => Files::None,
+            };
+            let info = model_info(&spec, files, dtype).map_err(|source| Error::Fingerprint {
+                key: key.clone(),
+                source,
+            })?;
+            self.models.insert(key, info);
+        }
+        Ok(self)
     }
 
     /// Read the manifest beside `output`; `None` when there is none.
@@ -185,6 +269,37 @@ impl Manifest {
             if a != b {
                 let show = |v: Option<&String>| v.map_or("(unset)".to_string(), |s| s.clone());
                 out.push(format!("setting `{k}` was {} and is now {}", show(a), show(b)));
+            }
+        }
+        if self.shard != now.shard {
+            let show = |s: Option<Shard>| s.map_or("not a shard".to_string(), |s| format!("shard {s}"));
+            out.push(format!(
+                "it was written as {} and this run is {}",
+                show(self.shard),
+                show(now.shard)
+            ));
+        }
+        // Manifests of older versions name no models: nothing to compare then.
+        if !self.models.is_empty() {
+            let keys: std::collections::BTreeSet<&String> = self.models.keys().chain(now.models.keys()).collect();
+            for k in keys {
+                let sums = |m: &Manifest| {
+                    m.models.get(k).map(|i| {
+                        i.files
+                            .iter()
+                            .map(|f| (f.path.clone(), f.sha256.clone()))
+                            .collect::<Vec<_>>()
+                    })
+                };
+                let (a, b) = (sums(self), sums(now));
+                if a != b {
+                    let what = match (&a, &b) {
+                        (None, _) => "was not loaded and is now".to_string(),
+                        (_, None) => "was loaded and is not now".to_string(),
+                        _ => "has other files now (SHA-256 differ)".to_string(),
+                    };
+                    out.push(format!("model `{k}` {what}"));
+                }
             }
         }
         let names = |m: &Manifest| m.inputs.iter().map(|i| i.input.clone()).collect::<Vec<_>>();

@@ -63,6 +63,10 @@ pub(crate) struct Record {
     pub skip_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ArticleError>,
+    /// Shards only (`--shard`, with `dedup.mode` on): the article's [`crate::dedup::Print`],
+    /// from which `svodka merge` finds the copies across shards; merged outputs do not have it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_print: Option<String>,
 }
 
 impl Record {
@@ -90,6 +94,7 @@ impl Record {
             translation: BTreeMap::new(),
             skip_reason: None,
             error: Some(err),
+            dedup_print: None,
         }
     }
 

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::archives::tar_gz_of;
+
 const BIN: &str = env!("CARGO_BIN_EXE_svodka");
 
 fn fixtures() -> PathBuf {
@@ -111,16 +114,6 @@ fn md_files() -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
-}
-
-fn tar_gz_of(files: &[PathBuf], prefix: &str) -> Vec<u8> {
-    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let mut tar = tar::Builder::new(gz);
-    for f in files {
-        let name = format!("{prefix}{}", f.file_name().unwrap().to_string_lossy());
-        tar.append_path_with_name(f, name).unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
 }
 
 #[test]

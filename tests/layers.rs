@@ -14,11 +14,12 @@ const LAYERS: &[&[&str]] = &[
     &["generate"],
     &["models"],
     &["config"],
-    &["runtime", "ingest", "article"],
+    &["runtime", "ingest", "article", "shard"],
     &["backends", "checks"],
     &["plan", "execute"],
     &["error"],
     &["output", "manifest", "score"],
+    &["merge"],
     &["pipeline", "oneoff", "cli"],
     &["inspect", "bench"],
 ];

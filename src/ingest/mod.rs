@@ -89,7 +89,21 @@ type Sink<'a> = dyn FnMut(Unit) -> ControlFlow<()> + 'a;
 
 /// Walk `inputs` in order, handing every unit to `sink`.
 pub fn walk(inputs: &[String], cfg: &InputConfig, sink: &mut Sink<'_>) -> ControlFlow<()> {
-    let walker = Walker { cfg };
+    walk_skipping(inputs, cfg, None, sink)
+}
+
+/// [`walk`], for a shard: `skip()` says whether the next unit is another shard's. Such a unit
+/// is still handed to `sink` (it counts), but when it is a whole file on disk its bytes are
+/// not read: a `Document` with no bytes stands for it. Archive members and JSONL lines are
+/// read all the same, because where the next unit starts, and whether a broken archive ends
+/// the units, is known only by reading; every shard must count the same units.
+pub fn walk_skipping(
+    inputs: &[String],
+    cfg: &InputConfig,
+    skip: Option<&dyn Fn() -> bool>,
+    sink: &mut Sink<'_>,
+) -> ControlFlow<()> {
+    let walker = Walker { cfg, skip };
     for input in inputs {
         if input == "-" {
             let stdin = std::io::stdin();
@@ -167,6 +181,8 @@ pub(crate) enum Stop {
 
 pub(crate) struct Walker<'c> {
     pub(crate) cfg: &'c InputConfig,
+    /// Whether the next unit is another shard's ([`walk_skipping`]).
+    pub(crate) skip: Option<&'c dyn Fn() -> bool>,
 }
 
 impl Walker<'_> {
@@ -354,6 +370,19 @@ impl Walker<'_> {
             _ if !known_doc_ext(&ext) && sniff_html(&head) => Format::Html,
             _ => Format::Text,
         };
+        if depth == 0 && self.skip.is_some_and(|skip| skip()) {
+            let payload = Payload::Document {
+                bytes: Vec::new(),
+                format,
+            };
+            return send(
+                sink,
+                Unit {
+                    source: source.into(),
+                    payload,
+                },
+            );
+        }
         let mut bytes = Vec::new();
         let payload = match self.read_limited(&mut chained, &mut bytes) {
             None => Payload::Document { bytes, format },

@@ -17,6 +17,7 @@
 pub(crate) mod attend;
 pub mod bart;
 pub mod card;
+pub mod fingerprint;
 pub mod hub;
 pub mod layers;
 pub mod llm;

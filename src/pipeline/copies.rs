@@ -24,9 +24,7 @@ pub(super) struct Staged {
     pub index_only: bool,
 }
 
-/// Originals' outcomes kept for their copies: this many articles (a bound, not a share of
-/// the archive, so memory stays flat).
-pub(super) const RECENT: usize = 4096;
+pub(super) use crate::dedup::RECENT;
 
 /// What a copy takes from its original.
 #[derive(Clone)]

@@ -32,6 +32,12 @@
 //! archives. Holding every original's summaries would make memory grow with the archive; an
 //! older (or failed) original's copy is summarised itself, and still says `duplicate_of`. A
 //! resumed run rebuilds the index by parsing the units it skips (no model runs for them).
+//!
+//! A shard (`--shard K/N`, [`crate::shard`]) takes only its units from the reader, numbered
+//! among its own (its record j is its j-th unit). It cannot see the other shards' articles,
+//! so it decides no duplicates: it runs every article and writes each one's
+//! [`dedup::Print`] into its record, and `svodka merge` decides the copies across all shards
+//! in input order, as one run would have, giving each copy its original's summaries.
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -53,6 +59,7 @@ use crate::ingest::{self, Payload, Unit};
 use crate::manifest::Manifest;
 use crate::output::{Counts, Record, Status, Writer, resume_point};
 use crate::plan::Plan;
+use crate::shard::Shard;
 
 mod copies;
 use copies::{CopyOf, Dedup, RECENT, Staged, WaveItem, last_originals};
@@ -70,6 +77,10 @@ pub struct RunOptions {
     /// Say on stderr, once before any work, what the run will not do (a translator that
     /// "auto" could not have); off with `-q`.
     pub notices: bool,
+    /// Run only this shard's units (`--shard K/N`).
+    pub shard: Option<Shard>,
+    /// The command line, for the run manifest.
+    pub command: Vec<String>,
 }
 
 /// How the run went; `main` picks the exit status from it.
@@ -164,6 +175,7 @@ fn base_record(a: &Article, chunks: Option<usize>) -> Record {
         translation: BTreeMap::new(),
         skip_reason: None,
         error: None,
+        dedup_print: None,
     }
 }
 
@@ -190,7 +202,15 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     }
 
     let out_path = Path::new(&cfg.output.path);
-    let manifest = (cfg.output.path != "-").then(|| Manifest::of(cfg, &opts.inputs));
+    let manifest = if cfg.output.path == "-" {
+        None
+    } else {
+        let skipped: Vec<String> = backends.unavailable().iter().map(|u| u.pair.clone()).collect();
+        let mut m = Manifest::of(cfg, &opts.inputs).with_models(cfg, &skipped)?;
+        m.shard = opts.shard;
+        m.command = opts.command.clone();
+        Some(m)
+    };
     let mut keep_manifest = false;
     let point = if opts.resume {
         if cfg.output.path == "-" {
@@ -228,7 +248,9 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     };
     // A resumed run with dedup holds the outcomes of the last originals already written, as
     // the interrupted run did, so their copies after the cut reuse them too.
-    let dedup_on = cfg.dedup.mode != dedup::Mode::Off;
+    // A shard decides no duplicates (it sees only its own articles): it writes prints.
+    let prints = cfg.dedup.mode != dedup::Mode::Off && opts.shard.is_some();
+    let dedup_on = cfg.dedup.mode != dedup::Mode::Off && !prints;
     let written_originals = if opts.resume && dedup_on && point.done > 0 {
         last_originals(out_path, RECENT)
     } else {
@@ -244,8 +266,10 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     let pool = crate::runtime::parse_pool(&cfg.run)?;
 
     let progress = opts.progress.then(|| {
-        let total =
-            ingest::count_documents(&opts.inputs, &cfg.input).map(|n| opts.limit.map_or(n, |l| n.min(l as u64)));
+        let total = ingest::count_documents(&opts.inputs, &cfg.input).map(|n| {
+            let n = opts.limit.map_or(n, |l| n.min(l as u64));
+            opts.shard.map_or(n, |s| s.share(n as usize) as u64)
+        });
         progress_bar(total, point.done as u64)
     });
 
@@ -260,22 +284,37 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
 
     let mut counts = point.counts;
     let mut written = 0usize;
+    // Units the inputs held, once the reader has seen them all (for the manifest's `finished`).
+    let units_seen: Mutex<Option<usize>> = Mutex::new(None);
     let mut write_result: Result<(), Error> = Ok(());
     let delay = write_delay();
 
     std::thread::scope(|s| {
         // Reader: the only sequential stage, because archives are streams.
         let reader_error = &reader_error;
+        let units_seen = &units_seen;
         let point = &point;
         let (budget, sizes) = (&budget, &sizes);
         s.spawn(move || {
-            let mut seq = 0usize;
+            // Every unit of the inputs, and this shard's (all of them without --shard): record
+            // n of the output is this shard's unit n.
+            let all = std::cell::Cell::new(0usize);
+            let mut own = 0usize;
+            let mut limited = false;
+            let skip = |k: usize| opts.shard.is_some_and(|s| !s.owns(k));
+            let next_is_elsewhere = || skip(all.get());
             let mut sink = |unit: Unit| {
-                let n = seq;
-                seq += 1;
-                if opts.limit.is_some_and(|l| n >= l) {
+                let k = all.get();
+                all.set(k + 1);
+                if opts.limit.is_some_and(|l| k >= l) {
+                    limited = true;
                     return ControlFlow::Break(());
                 }
+                if skip(k) {
+                    return ControlFlow::Continue(());
+                }
+                let n = own;
+                own += 1;
                 if n < point.done {
                     let last = n + 1 == point.done;
                     if last && point.last_source.as_deref() != Some(unit.source.as_str()) {
@@ -307,10 +346,19 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                 }
                 ControlFlow::Continue(())
             };
-            let _ = ingest::walk(&opts.inputs, &cfg.input, &mut sink);
-            let seen = seq;
+            let flow = ingest::walk_skipping(
+                &opts.inputs,
+                &cfg.input,
+                opts.shard.is_some().then_some(&next_is_elsewhere as &dyn Fn() -> bool),
+                &mut sink,
+            );
+            let seen = own;
+            if flow.is_continue() || limited {
+                let total = if limited { all.get() - 1 } else { all.get() };
+                *units_seen.lock().unwrap() = Some(total);
+            }
             let mut err = reader_error.lock().unwrap();
-            if err.is_none() && seen < point.done && opts.limit.is_none_or(|l| l > seen) {
+            if err.is_none() && seen < point.done && !limited {
                 *err = Some(Error::Resume {
                     path: cfg.output.path.clone().into(),
                     reason: format!(
@@ -404,6 +452,9 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
                         }
                         let mut rec = model_record(&job, o);
                         rec.duplicate_of = dup_of;
+                        if prints {
+                            rec.dedup_print = dedup::Print::of(cfg.dedup.mode, &job.article.body).map(|p| p.encode());
+                        }
                         records.push((n, rec));
                     }
                 };
@@ -478,6 +529,18 @@ pub fn run(cfg: &PipelineConfig, opts: &RunOptions) -> Result<RunSummary, Error>
     }
     write_result?;
     writer.finish()?;
+    // The end of the inputs reached and every record written: the manifest says so, which is
+    // how `svodka merge` tells a finished shard from one cut off.
+    if let (Some(mut m), Some(units)) = (manifest, units_seen.into_inner().unwrap()) {
+        if keep_manifest && let Ok(Some(before)) = Manifest::read(out_path) {
+            m.command = before.command;
+        }
+        m.finished = Some(crate::manifest::Finished {
+            units,
+            records: point.done + written,
+        });
+        m.write(out_path)?;
+    }
     Ok(RunSummary {
         counts,
         written,
