@@ -224,6 +224,14 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 })?),
                 None => None,
             };
+            if let Some(s) = shard
+                && cfg.output.path == "-"
+                && !g.quiet
+            {
+                eprintln!(
+                    "svodka: shard {s} writes to stdout, without a run manifest: `svodka merge` needs -o FILE to check and merge it"
+                );
+            }
             let opts = RunOptions {
                 inputs: args.inputs,
                 resume: args.resume,
@@ -273,7 +281,11 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                     c.error,
                     if c.error == 1 { "" } else { "s" },
                     c.skipped,
-                    if opts.resume { ", resumed" } else { "" }
+                    if c.total() > summary.written {
+                        format!(", resumed after {}", c.total() - summary.written)
+                    } else {
+                        String::new()
+                    }
                 );
             }
             Ok(if c.error > 0 {

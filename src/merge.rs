@@ -42,13 +42,29 @@ fn shell_word(w: &str) -> String {
     }
 }
 
-/// The command that resumes the run `m` describes.
-fn resume_command(m: &Manifest) -> String {
+/// The command that runs the shard `m` describes again, into `path` (where the merge found its
+/// output, which may have moved since): resuming it (`resume`), or afresh.
+fn rerun_command(m: &Manifest, resume: bool, path: &Path) -> String {
     if m.command.is_empty() {
-        return "the shard's `svodka run` command again, with --resume".into();
+        let how = if resume { "with" } else { "without" };
+        return format!("the shard's `svodka run` command again, {how} --resume");
     }
-    let mut words: Vec<String> = m.command.iter().map(|w| shell_word(w)).collect();
-    if !m.command.iter().any(|w| w == "--resume") {
+    let out = path.display().to_string();
+    let mut words: Vec<String> = Vec::new();
+    let mut after_o = false;
+    for w in m.command.iter().filter(|w| *w != "--resume") {
+        let w = if after_o {
+            out.as_str()
+        } else if w.starts_with("--output=") {
+            words.push(shell_word(&format!("--output={out}")));
+            continue;
+        } else {
+            w.as_str()
+        };
+        after_o = w == "-o" || w == "--output";
+        words.push(shell_word(w));
+    }
+    if resume {
         words.push("--resume".into());
     }
     words.join(" ")
@@ -60,17 +76,25 @@ fn setting(m: &Manifest, key: &str) -> Option<toml::Value> {
     toml::from_str::<toml::Table>(&format!("v = {v}")).ok()?.remove("v")
 }
 
-/// The complete records of `path`, with what stops at the first line that is not one.
+/// The complete records of `path`, and what is wrong with the first line that is not one. A
+/// last line without its newline is a write cut off (what `--resume` cuts away), not damage.
 fn count_records(path: &Path) -> Result<(usize, Option<String>), std::io::Error> {
+    let mut reader = BufReader::new(File::open(path)?);
     let mut n = 0;
-    for line in BufReader::new(File::open(path)?).lines() {
-        let line = line?;
-        if let Err(e) = serde_json::from_str::<Record>(&line) {
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok((n, None));
+        }
+        if let Err(e) = serde_json::from_slice::<Record>(&line) {
+            if line.last() != Some(&b'\n') {
+                return Ok((n, None));
+            }
             return Ok((n, Some(format!("line {} is not a whole record ({e})", n + 1))));
         }
         n += 1;
     }
-    Ok((n, None))
 }
 
 /// Merge `shards` into `output`.
@@ -82,9 +106,6 @@ pub fn merge(shards: &[PathBuf], output: &Path) -> Result<MergeSummary, Error> {
     if shards.is_empty() {
         return Err(fail("no shard outputs given".into()));
     }
-    let names: Vec<String> = shards.iter().map(|p| p.display().to_string()).collect();
-    crate::output::check_not_input(&output.display().to_string(), &names)?;
-
     // Every file must be a shard, with its manifest.
     let mut by_index: BTreeMap<usize, (PathBuf, Manifest)> = BTreeMap::new();
     let mut count = None;
@@ -101,7 +122,8 @@ pub fn merge(shards: &[PathBuf], output: &Path) -> Result<MergeSummary, Error> {
                     crate::manifest::path_for(p).display()
                 )));
             }
-            Err(e) => return Err(fail(format!("`{}`: {e}", p.display()))),
+            Err(Error::Resume { reason, .. }) => return Err(fail(format!("`{}`: {reason}", p.display()))),
+            Err(e) => return Err(e),
         };
         let Some(shard) = m.shard else {
             return Err(fail(format!(
@@ -130,6 +152,8 @@ pub fn merge(shards: &[PathBuf], output: &Path) -> Result<MergeSummary, Error> {
         by_index.insert(shard.index, (p.clone(), m));
     }
     let (count, _) = count.expect("at least one shard");
+    let names: Vec<String> = shards.iter().map(|p| p.display().to_string()).collect();
+    crate::output::check_not_input(&output.display().to_string(), &names)?;
     let missing: Vec<String> = (0..count)
         .filter(|i| !by_index.contains_key(i))
         .map(|i| format!("{i}/{count}"))
@@ -172,21 +196,27 @@ pub fn merge(shards: &[PathBuf], output: &Path) -> Result<MergeSummary, Error> {
             return Err(fail(format!(
                 "shard {shard} (`{}`) is incomplete: {have} records, and its run did not reach the end of its inputs (killed, or still running). Resume it with\n    {}\nthen merge again",
                 path.display(),
-                resume_command(m)
+                rerun_command(m, true, path)
             )));
         };
         if let Some(b) = broken {
             return Err(fail(format!(
-                "shard {shard} (`{}`) is damaged: {b}; its run finished with {records} records. Run the shard again with\n    {}",
+                "shard {shard} (`{}`) is damaged: {b}; its run finished with {records} records. Run the shard again, afresh, with\n    {}",
                 path.display(),
-                resume_command(m)
+                rerun_command(m, false, path)
             )));
         }
         if have != records {
             return Err(fail(format!(
-                "shard {shard} (`{}`) has {have} records, but its run finished with {records}: the file was cut short or added to since. Run the shard again with\n    {}",
+                "shard {shard} (`{}`) has {have} records, but its run finished with {records}: the file was {} since. {}\n    {}",
                 path.display(),
-                resume_command(m)
+                if have < records { "cut short" } else { "added to" },
+                if have < records {
+                    "Resume it with"
+                } else {
+                    "Run the shard again, afresh, with"
+                },
+                rerun_command(m, have < records, path)
             )));
         }
         match units {
@@ -335,11 +365,18 @@ mod tests {
         m.command = ["svodka", "run", "--shard", "1/4", "-o", "out 1.jsonl", "it's.tar.gz"]
             .map(String::from)
             .to_vec();
+        let here = Path::new("out 1.jsonl");
         assert_eq!(
-            resume_command(&m),
+            rerun_command(&m, true, here),
             r"svodka run --shard 1/4 -o 'out 1.jsonl' 'it'\''s.tar.gz' --resume"
         );
         m.command.push("--resume".into());
-        assert!(!resume_command(&m).ends_with("--resume --resume"));
+        assert!(!rerun_command(&m, true, here).ends_with("--resume --resume"));
+        assert!(!rerun_command(&m, false, here).contains("--resume"));
+        // The output where the merge found it.
+        assert!(rerun_command(&m, true, Path::new("/moved/o.jsonl")).contains("-o /moved/o.jsonl 'it"));
+        m.command[4] = "--output=out 1.jsonl".into();
+        m.command.remove(5);
+        assert!(rerun_command(&m, true, Path::new("b.jsonl")).contains(" --output=b.jsonl "));
     }
 }

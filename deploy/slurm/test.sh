@@ -4,7 +4,8 @@
 #     cluster (munged, slurmctld, slurmd) on loopback, with its own configuration in a work
 #     directory (SLURM_CONF; /etc/slurm is not touched);
 #  2. makes a 2,000-article tar.gz from the project's fixture articles (sentences of the
-#     fixtures recombined, so that articles differ; some are near-copies of others);
+#     fixtures recombined, so that articles differ; every 25th is a near-copy of the article
+#     7 before it, which lies in another shard);
 #  3. submits the array job (4 shards, the tiny BART fixture as summariser) and the merge as a
 #     dependent job with submit.sh, kills one task mid-run with `scontrol requeue`, lets Slurm
 #     run it again (it resumes), and waits for the merge;
@@ -102,12 +103,19 @@ for p in sorted(src.glob("*.md")):
             continue
         pools[lang] += [s.strip() for s in re.split(r"(?<=[.!?])\s+", para) if len(s.split()) >= 5]
 rng = random.Random(2025)
+docs = []
 with tarfile.open(dest, "w:gz") as tar:
     for i in range(2000):
         lang = "ru" if i % 3 == 0 else "en"
         body = rng.sample(pools[lang], rng.randint(6, 12))
         paras = ["\n".join(body[k:k + 3]) for k in range(0, len(body), 3)]
         doc = f"# {rng.choice(heads[lang])} ({i})\n\n" + "\n\n".join(paras) + "\n"
+        if i % 25 == 24:
+            # A syndicated copy of the article 7 before (in another shard): another headline
+            # and a trailer.
+            lang, prev = docs[i - 7]
+            doc = f"# Copy {i}\n" + prev.split("\n", 1)[1] + "\nRead more on our site.\n"
+        docs.append((lang, doc))
         data = doc.encode()
         info = tarfile.TarInfo(f"news/{i // 100:02d}/{i:05d}-{lang}.md")
         info.size = len(data)
@@ -140,8 +148,7 @@ for _ in $(seq 1800); do
     [ "$left" -eq 0 ] && break
     sleep 1
 done
-say "jobs done"
-squeue -h -j "$array,$merge" || true
+say "jobs done; task ${array}_1: $(scontrol show job "${array}_1" 2>/dev/null | grep -oE 'JobState=[A-Z]+|Restarts=[0-9]+' | tr '\n' ' ')"
 for log in "$SVODKA_OUT"/svodka-shard-*_1.log; do
     echo "--- $(basename "$log")"
     grep -E "svodka-shard|svodka:" "$log" | sed "s|$work|\$WORK|g; s|$repo|\$REPO|g"
