@@ -215,7 +215,17 @@ pub fn models_info(name: &str) -> Result<(), Error> {
         ));
     }
     match hub::cached_dir(&c) {
-        Some(d) => s.push_str(&format!("\n# cached at {}\n", d.display())),
+        Some(d) => {
+            s.push_str(&format!("\n# cached at {}\n", d.display()));
+            if let Some(commit) = hub::snapshot_commit(&d)
+                && commit != c.revision
+            {
+                s.push_str(&format!(
+                    "# the cached files are commit {commit} of `{}`; `{}@{commit}` pins it\n",
+                    c.revision, c.name
+                ));
+            }
+        }
         None => s.push_str("\n# not in the Hugging Face cache; `svodka models fetch` downloads it\n"),
     }
     print_lines_raw(&s)
@@ -232,5 +242,14 @@ pub fn models_fetch(name: &str, progress: bool) -> Result<(), Error> {
             })
         })?,
     };
+    // The commit the revision resolved to, so that a user can pin it.
+    if let Some(commit) = hub::snapshot_commit(&dir)
+        && commit != c.revision
+    {
+        eprintln!(
+            "svodka: {}: {} at revision `{}` is commit {commit}; to pin it, name the model `{}@{commit}` (or set `revision` in its card)",
+            c.name, c.repo, c.revision, c.name
+        );
+    }
     print_lines_raw(&format!("{}\n", dir.display()))
 }

@@ -132,6 +132,7 @@ pub fn bench(opts: &BenchOptions) -> Result<(Report, Vec<PathBuf>), BenchError> 
                                 spec: m.spec.clone(),
                                 id: m.spec.clone(),
                                 revision: String::new(),
+                                commit: None,
                                 files: Vec::new(),
                                 dtype: String::new(),
                             },

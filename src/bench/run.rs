@@ -380,6 +380,7 @@ fn failed(run: &ModelRun, task: &Task, machine: &Machine, msg: String) -> TaskRe
                 spec: run.spec.clone(),
                 id: run.spec.clone(),
                 revision: String::new(),
+                commit: None,
                 files: Vec::new(),
                 dtype: String::new(),
             },

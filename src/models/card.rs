@@ -77,8 +77,18 @@ pub fn all() -> Vec<Card> {
     cards
 }
 
+/// The card `name`, or `name@REVISION`: the card at another Hub revision (a commit hash, a
+/// tag or a branch), to pin or try one without editing the card.
 pub fn find(name: &str) -> Option<Card> {
-    all().into_iter().find(|c| c.name == name)
+    let (base, revision) = match name.rsplit_once('@') {
+        Some((b, r)) if !b.is_empty() && !r.is_empty() => (b, Some(r)),
+        _ => (name, None),
+    };
+    let mut card = all().into_iter().find(|c| c.name == base)?;
+    if let Some(r) = revision {
+        card.revision = r.to_string();
+    }
+    Some(card)
 }
 
 #[cfg(test)]

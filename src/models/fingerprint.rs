@@ -23,8 +23,11 @@ pub struct ModelInfo {
     pub spec: String,
     /// Hub repository of a card, else the path.
     pub id: String,
-    /// Hub revision of a card; "local" for a path.
+    /// Hub revision of a card (as the card or `CARD@REV` asked); "local" for a path.
     pub revision: String,
+    /// The commit that revision was when the files were fetched (the Hub cache's snapshot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     pub files: Vec<FileHash>,
     /// Weights dtype of a seq2seq model, tensor types of a GGUF file.
     pub dtype: String,
@@ -94,6 +97,7 @@ pub(crate) fn model_info(spec: &str, files: Files<'_>, dtype: &str) -> std::io::
                 spec: spec.into(),
                 id: p.display().to_string(),
                 revision: "local".into(),
+                commit: None,
                 files: hash_all(&[p.to_path_buf()])?,
                 dtype: gguf_types(p),
             });
@@ -107,6 +111,7 @@ pub(crate) fn model_info(spec: &str, files: Files<'_>, dtype: &str) -> std::io::
             spec: spec.into(),
             id: spec.into(),
             revision: env!("CARGO_PKG_VERSION").into(),
+            commit: None,
             files: Vec::new(),
             dtype: "none".into(),
         });
@@ -120,9 +125,14 @@ pub(crate) fn model_info(spec: &str, files: Files<'_>, dtype: &str) -> std::io::
         Some(c) => (c.repo.clone(), c.revision.clone()),
         None => (loc.dir.display().to_string(), "local".into()),
     };
+    let commit = loc
+        .card
+        .as_ref()
+        .and_then(|_| crate::models::hub::snapshot_commit(&loc.dir));
     Ok(ModelInfo {
         spec: spec.into(),
         id,
+        commit,
         revision,
         files: hash_all(&files)?,
         dtype: dtype.into(),

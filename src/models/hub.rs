@@ -5,6 +5,14 @@
 //! directory holding config, tokenizer and weight files, which is all the loaders see. When a
 //! card's files are neither cached nor downloadable, the error says which model, what was
 //! tried and how to get it, so the run stops before any work.
+//!
+//! Two things are added to hf-hub here. The Hub's answers are explained (404 repo or revision,
+//! 401 gated without or with `HF_TOKEN`, which hf-hub itself does not read, 5xx, no network).
+//! And every file fetched is checked against its checksum: hf-hub names a blob by the ETag the
+//! Hub sent (an LFS file's SHA-256, a small file's git blob SHA-1) but does not check what it
+//! wrote, so a connection dropped in the middle of a file left the part it got renamed as the
+//! whole blob (seen with the test Hub of `tests/hub_cli.rs`). A file that does not match is
+//! removed, blob and snapshot link, so that the next run downloads it again.
 
 use std::path::{Path, PathBuf};
 
@@ -33,14 +41,33 @@ pub(crate) fn cache_dir() -> PathBuf {
     cache().path().clone()
 }
 
+/// The commit of a Hub cache snapshot directory (`…/snapshots/COMMIT`), if `dir` is one.
+pub(crate) fn snapshot_commit(dir: &Path) -> Option<String> {
+    let parent = dir.parent()?;
+    (parent.file_name()? == "snapshots")
+        .then(|| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .flatten()
+}
+
 fn hub_repo(c: &Card) -> hf_hub::Repo {
     hf_hub::Repo::with_revision(c.repo.clone(), hf_hub::RepoType::Model, c.revision.clone())
 }
 
-/// The cached snapshot of a card, if it holds config and weights.
+/// The cached snapshot of a card, if it holds config and weights. A revision that is a commit
+/// hash is its snapshot directory, as Python's huggingface_hub reads it (hf-hub looks for a ref
+/// of that name, which only a download by that name writes).
 pub(crate) fn cached_dir(c: &Card) -> Option<PathBuf> {
-    let config = cache().repo(hub_repo(c)).get("config.json")?;
-    let dir = config.parent()?.to_path_buf();
+    let is_commit = c.revision.len() == 40 && c.revision.chars().all(|ch| ch.is_ascii_hexdigit());
+    let dir = if is_commit {
+        let dir = cache()
+            .path()
+            .join(hub_repo(c).folder_name())
+            .join("snapshots")
+            .join(&c.revision);
+        dir.join("config.json").is_file().then_some(dir)?
+    } else {
+        cache().repo(hub_repo(c)).get("config.json")?.parent()?.to_path_buf()
+    };
     weights::discover(&dir).ok().map(|_| dir)
 }
 
@@ -140,16 +167,23 @@ pub fn fetch(c: &Card, progress: bool) -> Result<PathBuf, ModelError> {
         ),
         how: how.clone(),
     };
-    let api = hf_hub::api::sync::ApiBuilder::from_env()
-        .with_progress(progress)
-        .build()
-        .map_err(|e| unavailable(e.to_string()))?;
+    // hf-hub reads a token from HF_HOME/token only; HF_TOKEN is what users set.
+    let token = std::env::var("HF_TOKEN").ok().filter(|t| !t.trim().is_empty());
+    let has_token = token.is_some() || cache().token().is_some();
+    let mut builder = hf_hub::api::sync::ApiBuilder::from_env().with_progress(progress);
+    if token.is_some() {
+        builder = builder.with_token(token);
+    }
+    let api = builder.build().map_err(|e| unavailable(e.to_string()))?;
     let repo = api.repo(hub_repo(c));
-    let info = repo.info().map_err(|e| unavailable(e.to_string()))?;
+    let info = repo.info().map_err(|e| unavailable(explain(c, &e, has_token)))?;
     let files: Vec<String> = info.siblings.into_iter().map(|s| s.rfilename).collect();
     let mut dir = None;
     for f in wanted(&files) {
-        let p = repo.get(&f).map_err(|e| unavailable(format!("{f}: {e}")))?;
+        let p = repo
+            .get(&f)
+            .map_err(|e| unavailable(format!("{f}: {}", explain(c, &e, has_token))))?;
+        verify(&p).map_err(|e| unavailable(format!("{f}: {e}")))?;
         if f == "config.json" {
             dir = p.parent().map(Path::to_path_buf);
         }
@@ -157,6 +191,79 @@ pub fn fetch(c: &Card, progress: bool) -> Result<PathBuf, ModelError> {
     let dir = dir.ok_or_else(|| unavailable("the repo has no config.json".into()))?;
     weights::discover(&dir)?;
     Ok(dir)
+}
+
+/// What the Hub's answer means for the user, in words.
+fn explain(c: &Card, e: &hf_hub::api::sync::ApiError, has_token: bool) -> String {
+    use hf_hub::api::sync::ApiError;
+    let ApiError::RequestError(re) = e else {
+        return e.to_string();
+    };
+    match re.as_ref() {
+        ureq::Error::Status(code, resp) => {
+            let kind = resp.header("X-Error-Code").unwrap_or("").to_string();
+            match code {
+                404 if kind == "RevisionNotFound" => format!(
+                    "the Hub has no revision `{}` of {} (404 not found): check the card's revision",
+                    c.revision, c.repo
+                ),
+                404 if kind == "EntryNotFound" => format!("the Hub's {} has no such file (404 not found)", c.repo),
+                404 => format!(
+                    "the Hub has no repository {} (404 not found): it may have moved or been removed; give a local model directory instead",
+                    c.repo
+                ),
+                401 | 403 if has_token => format!(
+                    "the Hub refused the token (HF_TOKEN, or HF_HOME/token) for {} ({code}): check that it is valid and that its account has accepted the model's terms",
+                    c.repo
+                ),
+                401 | 403 => format!(
+                    "{} is gated or private ({code}): accept its terms on its page on the Hub, then set HF_TOKEN to an access token of that account",
+                    c.repo
+                ),
+                500..=599 => format!("the Hub answered {code} (a server error): try again later"),
+                _ => format!("the Hub answered {code}: {}", resp.status_text()),
+            }
+        }
+        ureq::Error::Transport(t) => format!(
+            "cannot reach the Hub ({t}): no network here? With the model in the cache, HF_HUB_OFFLINE=1 uses it without asking"
+        ),
+    }
+}
+
+/// Check a fetched file against the checksum its blob is named by (a 64-digit SHA-256 for LFS
+/// files, a 40-digit git blob SHA-1 for small ones); a file that does not match is removed
+/// with its snapshot link.
+fn verify(path: &Path) -> Result<(), String> {
+    use sha2::Digest;
+    let blob = std::fs::canonicalize(path).map_err(|e| format!("cannot read the downloaded file: {e}"))?;
+    let name = blob
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !name.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(()); // not named by a checksum: nothing to check against
+    }
+    let bytes = std::fs::read(&blob).map_err(|e| format!("cannot read the downloaded file: {e}"))?;
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let got = match name.len() {
+        64 => hex(&sha2::Sha256::digest(&bytes)),
+        40 => {
+            let mut h = sha1::Sha1::new();
+            h.update(format!("blob {}\0", bytes.len()).as_bytes());
+            h.update(&bytes);
+            hex(&h.finalize())
+        }
+        _ => return Ok(()),
+    };
+    if got == name.to_ascii_lowercase() {
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(&blob);
+    Err(format!(
+        "the download was cut or damaged ({} bytes whose checksum is not the Hub's {name}); removed: run again to download it afresh",
+        bytes.len()
+    ))
 }
 
 #[cfg(test)]

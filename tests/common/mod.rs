@@ -3,6 +3,7 @@
 
 pub mod archives;
 pub mod corpus;
+pub mod hub;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
