@@ -329,3 +329,50 @@ fn the_readmes_first_command_downloads_then_translates_and_names_the_revision() 
         assert_eq!(m["models"][key]["commit"], hub.repo(repo).commit.as_str());
     }
 }
+
+/// Python's huggingface_hub reads the cache svodka filled, offline: the same files. Needs a
+/// python with huggingface_hub (`python3 -m venv V && V/bin/pip install huggingface_hub`) named
+/// by `SVODKA_TEST_HF_PYTHON`; asked to run without it, it fails.
+#[test]
+#[ignore = "needs Python's huggingface_hub: set SVODKA_TEST_HF_PYTHON and run with --include-ignored"]
+fn pythons_huggingface_hub_reads_the_cache_svodka_filled() {
+    let python = std::env::var("SVODKA_TEST_HF_PYTHON")
+        .expect("SVODKA_TEST_HF_PYTHON is not set: a python with huggingface_hub installed");
+    let hub = Hub::start(&[(RU_EN, Repo::from_dir(&marian()))]);
+    let home = tempfile::tempdir().unwrap();
+    let o = svodka(&hub, home.path(), &["models", "fetch", "opus-mt-ru-en"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    drop(hub);
+    let script = r#"
+import sys
+from huggingface_hub import hf_hub_download, scan_cache_dir
+info = scan_cache_dir()
+assert not info.warnings, info.warnings
+repo = [r for r in info.repos if r.repo_id == "Helsinki-NLP/opus-mt-ru-en"][0]
+print("revisions", [r.commit_hash for r in repo.revisions], "refs", sorted(repo.refs))
+for f in sys.argv[1:]:
+    print(f, hf_hub_download("Helsinki-NLP/opus-mt-ru-en", f, local_files_only=True))
+"#;
+    let files = ["config.json", "model.safetensors", "source.spm", "vocab.json"];
+    let o = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args(files)
+        .env("HF_HOME", home.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("the python runs");
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    let commit = Repo::from_dir(&marian()).commit;
+    assert!(out.contains(&commit) && out.contains("'main'"), "{out}");
+    for line in out.lines().skip(1) {
+        let (f, path) = line.split_once(' ').unwrap();
+        assert_eq!(
+            std::fs::read(path).unwrap(),
+            std::fs::read(marian().join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    eprintln!("{out}");
+}
