@@ -193,7 +193,7 @@ fn print_lines_raw(s: &str) -> Result<(), Error> {
 fn find_card(name: &str) -> Result<card::Card, Error> {
     card::find(name).ok_or_else(|| {
         Error::from(LoadError::Model {
-            key: format!("model `{name}`"),
+            key: name.to_string(),
             source: Box::new(crate::models::ModelError::UnknownModel {
                 spec: name.to_string(),
                 cards: card::all().into_iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
@@ -237,7 +237,7 @@ pub fn models_fetch(name: &str, progress: bool) -> Result<(), Error> {
         Some(d) => d,
         None => hub::fetch(&c, progress).map_err(|source| {
             Error::from(LoadError::Model {
-                key: format!("model `{name}`"),
+                key: name.to_string(),
                 source: Box::new(source),
             })
         })?,
