@@ -243,15 +243,25 @@ fn verify(path: &Path) -> Result<(), String> {
     if !name.chars().all(|c| c.is_ascii_hexdigit()) {
         return Ok(()); // not named by a checksum: nothing to check against
     }
-    let bytes = std::fs::read(&blob).map_err(|e| format!("cannot read the downloaded file: {e}"))?;
-    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let got = match name.len() {
-        64 => hex(&sha2::Sha256::digest(&bytes)),
+    let unreadable = |e: std::io::Error| format!("cannot read the downloaded file: {e}");
+    // Streamed: weights files run to gigabytes.
+    let (len, got) = match name.len() {
+        64 => super::fingerprint::sha256_file(&blob).map_err(unreadable)?,
         40 => {
+            use std::io::Read;
+            let len = std::fs::metadata(&blob).map_err(unreadable)?.len();
+            let mut f = std::fs::File::open(&blob).map_err(unreadable)?;
             let mut h = sha1::Sha1::new();
-            h.update(format!("blob {}\0", bytes.len()).as_bytes());
-            h.update(&bytes);
-            hex(&h.finalize())
+            h.update(format!("blob {len}\0").as_bytes());
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = f.read(&mut buf).map_err(unreadable)?;
+                if n == 0 {
+                    break;
+                }
+                h.update(&buf[..n]);
+            }
+            (len, h.finalize().iter().map(|b| format!("{b:02x}")).collect())
         }
         _ => return Ok(()),
     };
@@ -261,8 +271,7 @@ fn verify(path: &Path) -> Result<(), String> {
     let _ = std::fs::remove_file(path);
     let _ = std::fs::remove_file(&blob);
     Err(format!(
-        "the download was cut or damaged ({} bytes whose checksum is not the Hub's {name}); removed: run again to download it afresh",
-        bytes.len()
+        "the download was cut or damaged ({len} bytes whose checksum is not the Hub's {name}); removed: run again to download it afresh"
     ))
 }
 
