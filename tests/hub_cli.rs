@@ -165,7 +165,35 @@ fn a_download_cut_in_the_middle_leaves_no_half_file_and_the_next_fetch_completes
         std::fs::read(&weights).unwrap(),
         std::fs::read(marian().join("model.safetensors")).unwrap()
     );
-    eprintln!("{e}\n{:?}", hub.requests());
+
+    // A fetch killed mid-file (its `.part` left behind) continues from where it stopped: a
+    // Range request for the rest.
+    let home = tempfile::tempdir().unwrap();
+    let whole = std::fs::read(marian().join("model.safetensors")).unwrap();
+    let sha: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&whole)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let blobs = home.path().join("hub/models--Helsinki-NLP--opus-mt-ru-en/blobs");
+    std::fs::create_dir_all(&blobs).unwrap();
+    std::fs::write(blobs.join(format!("{sha}.part")), &whole[..120_000]).unwrap();
+    let o = svodka(&hub, home.path(), &["models", "fetch", "opus-mt-ru-en"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        hub.requests()
+            .iter()
+            .any(|r| r.ends_with(&format!("/cdn/{sha} bytes=120000-"))),
+        "{:?}",
+        hub.requests()
+    );
+    let snap = home
+        .path()
+        .join("hub/models--Helsinki-NLP--opus-mt-ru-en/snapshots")
+        .join(&commit);
+    assert_eq!(std::fs::read(snap.join("model.safetensors")).unwrap(), whole);
 }
 
 #[test]

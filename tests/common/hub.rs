@@ -131,7 +131,7 @@ impl Hub {
         }
     }
 
-    /// Requests so far, as `METHOD /path`.
+    /// Requests so far, as `METHOD /path`, with the `Range` asked for if any (`bytes=N-`).
     pub fn requests(&self) -> Vec<String> {
         self.state.lock().unwrap().log.clone()
     }
@@ -165,7 +165,10 @@ fn answer(rq: tiny_http::Request, state: &Mutex<State>, base: &str) {
     };
     let (range, auth) = (get("Range"), get("Authorization"));
     let mut st = state.lock().unwrap();
-    st.log.push(format!("{} {path}", rq.method()));
+    st.log.push(match &range {
+        Some(r) => format!("{} {path} {r}", rq.method()),
+        None => format!("{} {path}", rq.method()),
+    });
     let text = |code: u16, body: &str, extra: Vec<tiny_http::Header>| {
         let mut r = tiny_http::Response::from_string(body).with_status_code(code);
         for h in extra {
