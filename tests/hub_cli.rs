@@ -348,7 +348,15 @@ fn the_readmes_first_command_downloads_then_translates_and_names_the_revision() 
         assert!(r["missing"].as_array().unwrap().is_empty(), "{r}");
         assert_eq!(r["summary"].as_object().unwrap().len(), 2, "{r}");
     }
-    eprintln!("{}", recs[0]["models"]);
+    // Records name the commit of the weights that made them.
+    let short = &hub.repo(EN_RU).commit[..12];
+    for r in recs.iter().filter(|r| r["lang"] == "en") {
+        assert_eq!(
+            r["models"]["summary.ru"],
+            format!("lead-3 → opus-mt-en-ru@{short}"),
+            "{r}"
+        );
+    }
     let m: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("out.jsonl.run.json")).unwrap()).unwrap();
     for (key, repo) in [("translate.models.ru-en", RU_EN), ("translate.models.en-ru", EN_RU)] {

@@ -284,8 +284,16 @@ impl Seq2SeqBackend {
             .or_else(|| loc.card.as_ref().map(|c| c.prefix.clone()).filter(|p| !p.is_empty()))
             .or_else(task_prefix)
             .unwrap_or_default();
+        // A card from the Hub cache is named with the commit its files are (a short hash),
+        // so that every record says which weights made it, unless the name pins it already.
+        let name = match (&loc.card, crate::models::hub::snapshot_commit(&loc.dir)) {
+            (Some(c), Some(commit)) if !commit.starts_with(&c.revision) => {
+                format!("{}@{}", loc.name, &commit[..commit.len().min(12)])
+            }
+            _ => loc.name.clone(),
+        };
         Ok(Seq2SeqBackend {
-            name: loc.name.clone(),
+            name,
             model,
             codec,
             settings,
