@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::backends::Spec;
 use crate::config::PipelineConfig;
 use crate::error::Error;
-use crate::models::fingerprint::{Files, ModelInfo, model_info};
+use crate::models::fingerprint::{ModelInfo, model_info};
 use crate::shard::Shard;
 
 /// What is kept beside the output.
@@ -211,17 +211,10 @@ impl Manifest {
                 continue;
             }
             let parsed = Spec::parse(&spec);
-            let located = match &parsed {
-                Spec::Lead => continue,
-                Spec::Gguf(_) => None,
-                Spec::Seq2Seq(_) => crate::models::hub::locate(&spec).ok(),
-            };
-            let files = match (&parsed, &located) {
-                (Spec::Gguf(p), _) => Files::Gguf(p),
-                (_, Some(l)) => Files::Located(l),
-                _ => Files::None,
-            };
-            let info = model_info(&spec, files, dtype).map_err(|source| Error::Fingerprint {
+            if matches!(parsed, Spec::Lead) {
+                continue;
+            }
+            let info = model_info(&spec, parsed.files(), dtype).map_err(|source| Error::Fingerprint {
                 key: key.clone(),
                 source,
             })?;

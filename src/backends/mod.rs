@@ -145,6 +145,17 @@ pub(crate) enum Spec {
 }
 
 impl Spec {
+    /// Where its files are, for fingerprints (run manifests, bench results): a card or
+    /// directory is located (a card that cannot be had has none).
+    pub(crate) fn files(&self) -> crate::models::fingerprint::Files {
+        use crate::models::fingerprint::Files;
+        match self {
+            Spec::Lead => Files::None,
+            Spec::Gguf(p) => Files::Gguf(p.clone()),
+            Spec::Seq2Seq(s) => crate::models::hub::locate(s).map_or(Files::None, |l| Files::Located(Box::new(l))),
+        }
+    }
+
     pub fn parse(spec: &str) -> Spec {
         if spec == "lead-3" || spec == "lead" {
             Spec::Lead

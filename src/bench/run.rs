@@ -424,18 +424,7 @@ fn run_task(
     let load_s = t.elapsed().as_secs_f64();
 
     let dtype = cfg.dtype_for(task.spec.kind);
-    use crate::models::fingerprint::Files;
-    let spec = Spec::parse(&run.spec);
-    let located = match &spec {
-        Spec::Seq2Seq(_) => crate::models::hub::locate(&run.spec).ok(),
-        Spec::Lead | Spec::Gguf(_) => None,
-    };
-    let files = match (&spec, &located) {
-        (Spec::Gguf(p), _) => Files::Gguf(p),
-        (_, Some(l)) => Files::Located(l),
-        _ => Files::None,
-    };
-    let model = super::manifest::model_info(&run.spec, files, dtype)
+    let model = super::manifest::model_info(&run.spec, Spec::parse(&run.spec).files(), dtype)
         .map_err(|e| format!("cannot hash the model's files: {e}"))?;
 
     let (counter, counter_name): (&dyn TokenCounter, &str) = match backend.counter() {

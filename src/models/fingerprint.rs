@@ -79,18 +79,18 @@ fn gguf_types(path: &Path) -> String {
     read().map_or_else(|| "gguf".into(), |t| format!("gguf: {t}"))
 }
 
-/// Where a model's files are.
-pub(crate) enum Files<'a> {
+/// Where a model's files are (`backends::Spec::files`).
+pub(crate) enum Files {
     /// One GGUF file.
-    Gguf(&'a Path),
+    Gguf(PathBuf),
     /// A card or directory, found.
-    Located(&'a crate::models::hub::Located),
-    /// None (lead-3).
+    Located(Box<crate::models::hub::Located>),
+    /// None (lead-3, or a card that cannot be had).
     None,
 }
 
 /// Describe the model `spec` names, from its files.
-pub(crate) fn model_info(spec: &str, files: Files<'_>, dtype: &str) -> std::io::Result<ModelInfo> {
+pub(crate) fn model_info(spec: &str, files: Files, dtype: &str) -> std::io::Result<ModelInfo> {
     let located = match files {
         Files::Gguf(p) => {
             return Ok(ModelInfo {
@@ -98,8 +98,8 @@ pub(crate) fn model_info(spec: &str, files: Files<'_>, dtype: &str) -> std::io::
                 id: p.display().to_string(),
                 revision: "local".into(),
                 commit: None,
-                files: hash_all(&[p.to_path_buf()])?,
-                dtype: gguf_types(p),
+                files: hash_all(std::slice::from_ref(&p))?,
+                dtype: gguf_types(&p),
             });
         }
         Files::Located(l) => Some(l),

@@ -195,105 +195,111 @@ fn answer(rq: tiny_http::Request, state: &Mutex<State>, base: &str) {
         return;
     }
 
-    // /api/models/{org}/{name}/revision/{rev}
-    if let Some(rest) = path.strip_prefix("/api/models/") {
-        let parts: Vec<&str> = rest.split('/').collect();
-        if parts.len() == 4 && parts[2] == "revision" {
-            let id = format!("{}/{}", parts[0], parts[1]);
-            let repo = match check(&st, &id, parts[3], auth.as_deref()) {
-                Ok(r) => r,
-                Err((code, err, msg)) => {
-                    let _ = rq.respond(text(code, msg, vec![header("X-Error-Code", err)]));
-                    return;
-                }
-            };
-            let siblings: Vec<String> = repo
-                .files
-                .keys()
-                .map(|f| format!("{{\"rfilename\":\"{f}\"}}"))
-                .collect();
-            let body = format!(
-                "{{\"_id\":\"x\",\"id\":\"{id}\",\"modelId\":\"{id}\",\"sha\":\"{}\",\"siblings\":[{}]}}",
-                repo.commit,
-                siblings.join(",")
-            );
-            let _ = rq.respond(text(200, &body, vec![header("Content-Type", "application/json")]));
+    let Some((id, rev, file)) = repo_route(&path) else {
+        let _ = rq.respond(text(404, "not found", vec![]));
+        return;
+    };
+    let repo = match check(&st, &id, &rev, auth.as_deref()) {
+        Ok(r) => r,
+        Err((code, err, msg)) => {
+            let _ = rq.respond(text(code, msg, vec![header("X-Error-Code", err)]));
             return;
         }
-    }
-
-    // /{org}/{name}/resolve/{rev}/{file}
-    let parts: Vec<&str> = path.trim_start_matches('/').splitn(5, '/').collect();
-    if parts.len() == 5 && parts[2] == "resolve" {
-        let id = format!("{}/{}", parts[0], parts[1]);
-        let repo = match check(&st, &id, parts[3], auth.as_deref()) {
-            Ok(r) => r,
-            Err((code, err, msg)) => {
-                let _ = rq.respond(text(code, msg, vec![header("X-Error-Code", err)]));
-                return;
-            }
-        };
-        let Some(bytes) = repo.files.get(parts[4]).cloned() else {
-            let _ = rq.respond(text(
-                404,
-                "Entry not found",
-                vec![header("X-Error-Code", "EntryNotFound")],
-            ));
-            return;
-        };
-        let sha = hex(&Sha256::digest(&bytes));
-        let commit = header("X-Repo-Commit", &repo.commit);
-        if bytes.len() >= LARGE {
-            let r = text(
-                302,
-                "",
-                vec![
-                    header("Location", &format!("{base}/cdn/{sha}")),
-                    header("X-Linked-Etag", &format!("\"{sha}\"")),
-                    header("X-Linked-Size", &bytes.len().to_string()),
-                    commit,
-                ],
-            );
-            let _ = rq.respond(r);
-            return;
-        }
-        // A small file's ETag is its git blob SHA-1, as on the Hub.
-        let git = {
-            use sha1::Digest as _;
-            let mut h = sha1::Sha1::new();
-            h.update(format!("blob {}\0", bytes.len()).as_bytes());
-            h.update(&bytes);
-            hex(&h.finalize())
-        };
-        let cut = take_cut(&mut st, parts[4], range.as_deref(), bytes.len());
-        drop(st);
-        send_file(
-            rq,
-            bytes,
-            range.as_deref(),
-            cut,
-            vec![header("ETag", &format!("\"{git}\"")), commit],
+    };
+    // The listing.
+    let Some(file) = file else {
+        let siblings: Vec<String> = repo
+            .files
+            .keys()
+            .map(|f| format!("{{\"rfilename\":\"{f}\"}}"))
+            .collect();
+        let body = format!(
+            "{{\"_id\":\"x\",\"id\":\"{id}\",\"modelId\":\"{id}\",\"sha\":\"{}\",\"siblings\":[{}]}}",
+            repo.commit,
+            siblings.join(",")
         );
+        let _ = rq.respond(text(200, &body, vec![header("Content-Type", "application/json")]));
+        return;
+    };
+    // A file.
+    let Some(bytes) = repo.files.get(&file).cloned() else {
+        let _ = rq.respond(text(
+            404,
+            "Entry not found",
+            vec![header("X-Error-Code", "EntryNotFound")],
+        ));
+        return;
+    };
+    let sha = hex(&Sha256::digest(&bytes));
+    let commit = header("X-Repo-Commit", &repo.commit);
+    if bytes.len() >= LARGE {
+        let r = text(
+            302,
+            "",
+            vec![
+                header("Location", &format!("{base}/cdn/{sha}")),
+                header("X-Linked-Etag", &format!("\"{sha}\"")),
+                header("X-Linked-Size", &bytes.len().to_string()),
+                commit,
+            ],
+        );
+        let _ = rq.respond(r);
         return;
     }
-    let _ = rq.respond(text(404, "not found", vec![]));
+    // A small file's ETag is its git blob SHA-1, as on the Hub.
+    let git = {
+        use sha1::Digest as _;
+        let mut h = sha1::Sha1::new();
+        h.update(format!("blob {}\0", bytes.len()).as_bytes());
+        h.update(&bytes);
+        hex(&h.finalize())
+    };
+    let cut = take_cut(&mut st, &file, range.as_deref(), bytes.len());
+    drop(st);
+    send_file(
+        rq,
+        bytes,
+        range.as_deref(),
+        cut,
+        vec![header("ETag", &format!("\"{git}\"")), commit],
+    );
+}
+
+/// `/api/models/{org}/{name}/revision/{rev}` (the listing: no file) or
+/// `/{org}/{name}/resolve/{rev}/{file}`, as (repo id, revision, file).
+fn repo_route(path: &str) -> Option<(String, String, Option<String>)> {
+    if let Some(rest) = path.strip_prefix("/api/models/") {
+        let p: Vec<&str> = rest.split('/').collect();
+        return (p.len() == 4 && p[2] == "revision").then(|| (format!("{}/{}", p[0], p[1]), p[3].to_string(), None));
+    }
+    let p: Vec<&str> = path.trim_start_matches('/').splitn(5, '/').collect();
+    (p.len() == 5 && p[2] == "resolve")
+        .then(|| (format!("{}/{}", p[0], p[1]), p[3].to_string(), Some(p[4].to_string())))
+}
+
+/// The bytes `Range: bytes=A-B` (or `A-`) asks for of `total`, as start..end; all without one.
+fn span(range: Option<&str>, total: usize) -> (usize, usize) {
+    let Some((a, b)) = range
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.split_once('-'))
+    else {
+        return (0, total);
+    };
+    let start = a.parse::<usize>().unwrap_or(0).min(total);
+    let end = if b.is_empty() {
+        total
+    } else {
+        b.parse::<usize>().map_or(total, |b| b + 1).min(total)
+    };
+    (start, end.max(start))
 }
 
 /// The cut planned for `file`, used up by a request that asks for more than it lets through
 /// (not by hf-hub's one-byte metadata request).
 fn take_cut(st: &mut State, file: &str, range: Option<&str>, total: usize) -> Option<usize> {
     let n = *st.cut.get(file)?;
-    let start = range
-        .and_then(|r| r.strip_prefix("bytes="))
-        .and_then(|r| r.split_once('-'))
-        .map_or(0, |(a, _)| a.parse().unwrap_or(0));
-    let asked = match range
-        .and_then(|r| r.strip_prefix("bytes="))
-        .and_then(|r| r.split_once('-'))
-    {
-        Some((_, b)) if !b.is_empty() => b.parse::<usize>().map_or(total, |b| b + 1).min(total) - start.min(total),
-        _ => total - start.min(total),
-    };
+    let (start, end) = span(range, total);
+    let asked = end - start;
     if asked <= n {
         return None;
     }
@@ -334,19 +340,7 @@ fn send_file(
     headers: Vec<tiny_http::Header>,
 ) {
     let total = bytes.len();
-    let (start, end) = match range.and_then(|r| r.strip_prefix("bytes=")) {
-        Some(r) => {
-            let (a, b) = r.split_once('-').unwrap_or((r, ""));
-            let a: usize = a.parse().unwrap_or(0);
-            let b: usize = if b.is_empty() {
-                total.saturating_sub(1)
-            } else {
-                b.parse().unwrap_or(total - 1)
-            };
-            (a.min(total), (b + 1).min(total))
-        }
-        None => (0, total),
-    };
+    let (start, end) = span(range, total);
     let body = bytes[start..end].to_vec();
     let len = body.len();
     let mut headers = headers;
