@@ -278,9 +278,14 @@ impl Manifest {
             for k in keys {
                 let sums = |m: &Manifest| {
                     m.models.get(k).map(|i| {
+                        // By file name, not path: shards on nodes with caches of their own
+                        // (another HF_HOME) load the same files from other directories.
                         i.files
                             .iter()
-                            .map(|f| (f.path.clone(), f.sha256.clone()))
+                            .map(|f| {
+                                let name = Path::new(&f.path).file_name().map(|n| n.to_os_string());
+                                (name, f.sha256.clone())
+                            })
                             .collect::<Vec<_>>()
                     })
                 };
@@ -367,6 +372,33 @@ mod tests {
         assert_eq!(d.len(), 2, "{d:?}");
         assert!(d[0].contains("a.md") && d[0].contains("size"), "{d:?}");
         assert!(d[1].contains("1 → 2 files"), "{d:?}");
+
+        // Model files compare by name and SHA-256, wherever they were loaded from.
+        let model = |dir: &str, sha: &str| crate::models::fingerprint::ModelInfo {
+            spec: "opus-mt-ru-en".into(),
+            id: "Helsinki-NLP/opus-mt-ru-en".into(),
+            revision: "main".into(),
+            commit: None,
+            files: vec![crate::models::fingerprint::FileHash {
+                path: format!("{dir}/model.safetensors"),
+                bytes: 3,
+                sha256: sha.into(),
+            }],
+            dtype: "f32".into(),
+        };
+        let (mut a, mut b) = (before.clone(), before.clone());
+        a.models
+            .insert("translate.models.ru-en".into(), model("/node1/hf/snap", "aa"));
+        b.models
+            .insert("translate.models.ru-en".into(), model("/node2/cache/snap", "aa"));
+        assert!(a.differences(&b).is_empty());
+        b.models
+            .insert("translate.models.ru-en".into(), model("/node1/hf/snap", "bb"));
+        let d = a.differences(&b);
+        assert!(
+            d.len() == 1 && d[0].contains("translate.models.ru-en") && d[0].contains("SHA-256"),
+            "{d:?}"
+        );
 
         // Written and read back as it was.
         let out = dir.path().join("out.jsonl");
