@@ -11,6 +11,8 @@
 //! prints one JSON line with the tokens/s of every round. With `SVODKA_BENCH_KV_MB=N` it
 //! measures memory instead: P sequences through the run's engine with `llm.kv_cache_mb` = N.
 //! Without arguments (as `cargo bench` runs every bench) it says what it needs and exits.
+//! `SVODKA_DEVICE=cuda` (a `--features cuda` build, benches/gpu/check.sh) runs it on a GPU;
+//! every timed span ends with a token back on the host, so the GPU's queue is drained in it.
 
 use std::time::Instant;
 
@@ -22,7 +24,9 @@ fn main() {
         eprintln!("gguf bench: needs MODEL.gguf PROMPT_JSON (see benches/peers/gguf.sh); skipped");
         return;
     };
-    let (llm, _) = Llm::load(std::path::Path::new(model)).expect("load the model");
+    let device = svodka::device::resolve(&std::env::var("SVODKA_DEVICE").unwrap_or_else(|_| "cpu".into()))
+        .unwrap_or_else(|e| panic!("SVODKA_DEVICE: {e}"));
+    let (llm, _) = Llm::load(std::path::Path::new(model), &device).expect("load the model");
     let spec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(prompt).unwrap()).unwrap();
     let ids: Vec<u32> = spec["ids"]
         .as_array()
@@ -55,8 +59,8 @@ fn main() {
         for block in ids.chunks(512) {
             logits = Some(llm.forward(block, &mut cache, false).unwrap());
         }
-        let t_prompt = t.elapsed().as_secs_f64();
         let mut next = argmax(&logits.unwrap());
+        let t_prompt = t.elapsed().as_secs_f64();
         let t = Instant::now();
         for _ in 0..new {
             next = argmax(&llm.forward(&[next], &mut cache, false).unwrap());
@@ -96,7 +100,8 @@ fn main() {
     println!(
         "{}",
         serde_json::json!({
-            "engine": "svodka",
+            "engine": if device.is_cpu() { "svodka" } else { "svodka-cuda" },
+            "device": svodka::device::name(&device),
             "prompt_tokens": ids.len(),
             "new_tokens": new,
             "threads": rayon::current_num_threads(),

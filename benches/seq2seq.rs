@@ -4,8 +4,11 @@
 //!
 //! ```text
 //! cargo bench --bench seq2seq -- --model HF_DIR --inputs INPUTS_JSON --batch B --beams K \
-//!     --steps S --runs R --threads T [--warmup 1] [--dtype f32|int8]
+//!     --steps S --runs R --threads T [--warmup 1] [--dtype f32|int8|f16|bf16|auto] [--device cpu|cuda]
 //! ```
+//! `--device cuda` (a `--features cuda` build, benches/gpu/check.sh) runs the model on a GPU;
+//! the engine is then named `svodka-cuda-DTYPE`. Each step's logits come back to the host for
+//! the search, so the time is the whole step's, as the peers' is.
 //! INPUTS_JSON: `{"ids": [[...], ...]}` from `benches/peers/seq2seq_peers.py build`; the first B
 //! rows form the batch. Each run generates exactly S tokens per sequence: `min_new_tokens` =
 //! `max_new_tokens` = S, so EOS cannot end it early (as `min_new_tokens` in transformers and
@@ -27,7 +30,7 @@ use candle_core::Device;
 use svodka::backends::generation_settings;
 use svodka::generate::GenerationConfig;
 use svodka::generate::search::generate;
-use svodka::models::{load_seq2seq, parse_precision};
+use svodka::models::{load_seq2seq, precision_for, precision_name};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
@@ -80,10 +83,13 @@ fn main() {
     if num("quality", 0) == 1 {
         return quality(&model, &rows, steps);
     }
-    let dtype = opts.get("dtype").map_or("f32", String::as_str);
-    let precision = parse_precision(dtype).unwrap_or_else(|e| panic!("--dtype: {e}"));
+    let device = svodka::device::resolve(opts.get("device").map_or("cpu", String::as_str))
+        .unwrap_or_else(|e| panic!("--device: {e}"));
+    let precision = precision_for(opts.get("dtype").map_or("f32", String::as_str), &device)
+        .unwrap_or_else(|e| panic!("--dtype: {e}"));
+    let dtype = precision_name(precision);
     let t = Instant::now();
-    let model_box = load_seq2seq(&model, precision, &Device::Cpu).expect("load the model");
+    let model_box = load_seq2seq(&model, precision, &device).expect("load the model");
     let load_s = t.elapsed().as_secs_f64();
     let loaded_rss = status_mb("VmRSS:");
     let overrides = GenerationConfig {
@@ -117,7 +123,12 @@ fn main() {
     println!(
         "{}",
         serde_json::json!({
-            "engine": if dtype == "f32" { "svodka".to_string() } else { format!("svodka-{dtype}") },
+            "engine": match (device.is_cpu(), dtype) {
+                (true, "f32") => "svodka".to_string(),
+                (true, _) => format!("svodka-{dtype}"),
+                (false, _) => format!("svodka-cuda-{dtype}"),
+            },
+            "device": svodka::device::name(&device),
             "shape": shape, "batch": batch, "beams": beams, "steps": steps,
             "threads": threads, "secs": secs, "median_s": median,
             "gen_tps": (batch * steps) as f64 / median, "load_s": load_s,

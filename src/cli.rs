@@ -29,6 +29,10 @@ pub struct Global {
     /// No progress bar and no summary line
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Where the models run: cpu, cuda, cuda:N or auto (a GPU when this build has CUDA and one
+    /// answers) [default: run.device, which defaults to auto]
+    #[arg(long, global = true, env = "SVODKA_DEVICE", value_name = "DEVICE")]
+    pub device: Option<String>,
     /// More log output on stderr (-v info, -vv debug); RUST_LOG overrides
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

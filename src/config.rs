@@ -289,8 +289,9 @@ pub struct SummarizeConfig {
     /// Text put before every input of a model summariser; empty = the card's, else the
     /// model's own (`summarize: ` from T5's task_specific_params). Default: "".
     pub prefix: String,
-    /// Weights' dtype of a model summariser: "f32", "f16", "bf16" or "int8" (weights quantised at
-    /// load, activations in f32). Default: "f32".
+    /// Weights' dtype of a model summariser: "auto" (f32 on the CPU, bf16 on a GPU), "f32",
+    /// "f16", "bf16" or "int8" (weights quantised at load, activations in f32; CPU only).
+    /// Default: "auto".
     pub dtype: String,
     /// How a summary in a language other than the article's is made, when both ways are
     /// possible: "summarize-translate" (summarise the article, translate the summary: one
@@ -311,7 +312,7 @@ impl Default for SummarizeConfig {
             languages: vec!["en".into(), "ru".into()],
             model: "lead-3".into(),
             prefix: String::new(),
-            dtype: "f32".into(),
+            dtype: "auto".into(),
             strategy: Strategy::default(),
             lead_sentences: 3,
             generate: Default::default(),
@@ -428,8 +429,8 @@ pub struct TranslateConfig {
     pub models: TranslateModels,
     /// Also translate whole articles (record field `translation`). Default: false.
     pub full: bool,
-    /// Weights' dtype: "f32", "f16", "bf16" or "int8" (weights quantised at load, activations in
-    /// f32). Default: "f32".
+    /// Weights' dtype: "auto" (f32 on the CPU, bf16 on a GPU), "f32", "f16", "bf16" or "int8"
+    /// (weights quantised at load, activations in f32; CPU only). Default: "auto".
     pub dtype: String,
     /// Text put before each input, per pair (e.g. `en-ru = ">>rus<< "` for multi-target
     /// models); overrides the card's prefix. Default: none.
@@ -444,7 +445,7 @@ impl Default for TranslateConfig {
         TranslateConfig {
             models: TranslateModels::default(),
             full: false,
-            dtype: "f32".into(),
+            dtype: "auto".into(),
             prefixes: BTreeMap::new(),
             generate: Default::default(),
         }
@@ -464,6 +465,10 @@ pub struct RunConfig {
     /// well: a window of big articles must not fill the memory. One article larger than this
     /// still runs, alone. Default: 134217728 (128 MiB).
     pub window_bytes: u64,
+    /// Where the models run: "cpu", "cuda" (GPU 0), "cuda:N", or "auto" (a GPU when svodka is
+    /// built with the `cuda` feature and one answers, else the CPU); see [`crate::device`].
+    /// `--device` overrides. Default: "auto".
+    pub device: String,
 }
 
 /// Articles that repeat an earlier one of the run ([`crate::dedup`]). A section of its own,
@@ -517,6 +522,7 @@ impl Default for RunConfig {
             threads: 0,
             window: 256,
             window_bytes: 128 * 1024 * 1024,
+            device: "auto".into(),
         }
     }
 }
@@ -638,6 +644,17 @@ impl PipelineConfig {
         }
     }
 
+    /// `task`'s seq2seq dtype as the models run it (`auto` resolved on `run.device`), as run
+    /// manifests and benchmark records name it; the setting itself where the device cannot be
+    /// opened (the run stops on that before any model loads).
+    pub(crate) fn resolved_dtype(&self, task: crate::task::Task) -> String {
+        let dtype = self.dtype_for(task);
+        crate::device::resolve(&self.run.device)
+            .ok()
+            .and_then(|d| crate::models::precision_for(dtype, &d).ok())
+            .map_or(dtype.to_string(), |p| crate::models::precision_name(p).to_string())
+    }
+
     /// The weights' dtype of `task`'s seq2seq models (`summarize.dtype`, `translate.dtype`).
     pub(crate) fn dtype_for(&self, task: crate::task::Task) -> &str {
         match task {
@@ -725,6 +742,10 @@ impl PipelineConfig {
                 });
             }
         }
+        crate::device::DeviceChoice::parse(&self.run.device).map_err(|e| ConfigError::Invalid {
+            key: "run.device".into(),
+            message: e.to_string(),
+        })?;
         crate::models::parse_precision(&self.summarize.dtype).map_err(|e| ConfigError::Invalid {
             key: "summarize.dtype".into(),
             message: e.to_string(),

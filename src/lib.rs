@@ -30,6 +30,7 @@ pub mod chunk;
 pub mod cli;
 pub mod config;
 pub mod dedup;
+pub mod device;
 pub mod error;
 pub(crate) mod execute;
 pub mod generate;

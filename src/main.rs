@@ -71,14 +71,18 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .init();
 }
 
-fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
+fn real_main(mut cli: Cli) -> anyhow::Result<ExitCode> {
+    // `--device` is `run.device`, over the file and every `--set`.
+    if let Some(d) = cli.global.device.take() {
+        cli.global.sets.push(format!("run.device={d}"));
+    }
     let g = &cli.global;
     match cli.command {
         Command::Config(args) => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &g.sets)?;
             let mut out = cfg.to_toml();
             if args.routes {
-                init_runtime(&cfg.run, g.quiet);
+                init_runtime(&cfg.run, g.quiet)?;
                 out.push_str(&svodka::plan::routes_text(&cfg).map_err(svodka::error::Error::from)?);
             }
             print_out(&out)?;
@@ -96,7 +100,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Translate(args) => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &task_sets(&g.sets, "translate"))?;
-            init_runtime(&cfg.run, g.quiet);
+            init_runtime(&cfg.run, g.quiet)?;
             let failed =
                 svodka::oneoff::translate(&cfg, args.model.as_deref(), &args.from, &args.to, args.file.as_deref())?;
             Ok(if failed > 0 {
@@ -107,7 +111,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Summarize(args) => {
             let cfg = PipelineConfig::load(g.config.as_deref(), &task_sets(&g.sets, "summarize"))?;
-            init_runtime(&cfg.run, g.quiet);
+            init_runtime(&cfg.run, g.quiet)?;
             let failed =
                 svodka::oneoff::summarize(&cfg, args.model.as_deref(), args.lang.as_deref(), args.file.as_deref())?;
             Ok(if failed > 0 {
@@ -217,7 +221,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 threads: args.threads,
             };
             let cfg = PipelineConfig::load_with(g.config.as_deref(), &g.sets, &overrides)?;
-            init_runtime(&cfg.run, g.quiet);
+            init_runtime(&cfg.run, g.quiet)?;
             let shard = match &args.shard {
                 Some(s) => Some(svodka::shard::Shard::parse(s, args.shard_count, &|k| {
                     std::env::var(k).ok()
@@ -298,12 +302,15 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Set up the threads once, from the loaded configuration (see svodka::runtime).
-fn init_runtime(run: &svodka::config::RunConfig, quiet: bool) {
+/// A device named outright (`--device cuda`) is opened here, before any work.
+fn init_runtime(run: &svodka::config::RunConfig, quiet: bool) -> anyhow::Result<()> {
     if let Some(msg) = svodka::runtime::init(run)
         && !quiet
     {
         eprintln!("svodka: {msg}");
     }
+    svodka::device::check(&run.device)?;
+    Ok(())
 }
 
 /// In the one-off commands `--set generate.KEY=V` means the generation settings of that task.

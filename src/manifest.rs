@@ -191,19 +191,20 @@ impl Manifest {
     /// With the fingerprints of the models `cfg` names that the run loaded (the keys of
     /// the translators that "auto" left out, `skipped_pairs`, are not). Lead-3 has no files and is left out.
     pub fn with_models(mut self, cfg: &PipelineConfig, skipped_pairs: &[String]) -> Result<Manifest, Error> {
-        let mut specs: Vec<(String, String, &str)> = Vec::new();
+        use crate::task::Task;
+        let mut specs: Vec<(String, String, String)> = Vec::new();
         if cfg.llm.model.is_empty() {
             specs.push((
                 "summarize.model".into(),
                 cfg.summarize.model.clone(),
-                &cfg.summarize.dtype,
+                cfg.resolved_dtype(Task::Summarize),
             ));
         } else {
-            specs.push(("llm.model".into(), cfg.llm.model.clone(), "gguf"));
+            specs.push(("llm.model".into(), cfg.llm.model.clone(), "gguf".into()));
         }
         for (t, key) in cfg.translator_specs() {
             if !skipped_pairs.contains(&t.pair) {
-                specs.push((key, t.spec, &cfg.translate.dtype));
+                specs.push((key, t.spec, cfg.resolved_dtype(Task::Translate)));
             }
         }
         for (key, spec, dtype) in specs {
@@ -214,7 +215,7 @@ impl Manifest {
             if matches!(parsed, Spec::Lead) {
                 continue;
             }
-            let info = model_info(&spec, parsed.files(), dtype).map_err(|source| Error::Fingerprint {
+            let info = model_info(&spec, parsed.files(), &dtype).map_err(|source| Error::Fingerprint {
                 key: key.clone(),
                 source,
             })?;

@@ -209,7 +209,7 @@ pub fn models_info(name: &str) -> Result<(), Error> {
         s.push_str("\n# dtypes: as quantised in the GGUF file (the dtype settings do not apply)\n");
     } else {
         s.push_str(&format!(
-            "\n# dtypes: {} (`{}.dtype`; int8 quantises the weights at load)\n",
+            "\n# dtypes: {} (`{}.dtype`; auto is f32 on the CPU and bf16 on a GPU; int8 quantises the weights at load, CPU only)\n",
             crate::models::SEQ2SEQ_DTYPES,
             c.task
         ));

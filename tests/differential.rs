@@ -139,7 +139,7 @@ fn gguf_greedy_with_repetition_penalty_and_stop_tokens_equals_llama_cpp() {
     for case in cases {
         let model = case["model"].as_str().unwrap();
         let llm = models.entry(model).or_insert_with(|| {
-            Llm::load(&fixtures().join(model))
+            Llm::load(&fixtures().join(model), &candle_core::Device::Cpu)
                 .unwrap_or_else(|e| panic!("{model}: {e}"))
                 .0
         });

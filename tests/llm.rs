@@ -56,7 +56,7 @@ fn tolerance(model: &str) -> f32 {
 fn logits_match_llama_cpp() {
     for model in ["tiny_qwen2", "tiny_llama", "tiny_gemma3"] {
         let r = reference(model);
-        let (llm, _) = Llm::load(&fixture(&format!("{model}.gguf"))).unwrap();
+        let (llm, _) = Llm::load(&fixture(&format!("{model}.gguf")), &candle_core::Device::Cpu).unwrap();
         // Every position of a short prompt, in one pass.
         let all = &r["logits_all_positions"];
         let mut cache = llm.new_cache();
@@ -94,7 +94,7 @@ fn logits_match_llama_cpp() {
 fn greedy_continuations_match_llama_cpp() {
     for model in ["tiny_qwen2", "tiny_llama", "tiny_gemma3"] {
         let r = reference(model);
-        let (llm, _) = Llm::load(&fixture(&format!("{model}.gguf"))).unwrap();
+        let (llm, _) = Llm::load(&fixture(&format!("{model}.gguf")), &candle_core::Device::Cpu).unwrap();
         let cfg = SamplingConfig {
             max_new_tokens: 8,
             repetition_penalty: 1.0,
@@ -121,7 +121,7 @@ fn greedy_continuations_match_llama_cpp() {
 /// answer without being part of it; `max_new_tokens` bounds it.
 #[test]
 fn sampling_seeds_and_stop_tokens() {
-    let (llm, _) = Llm::load(&fixture("tiny_qwen2.gguf")).unwrap();
+    let (llm, _) = Llm::load(&fixture("tiny_qwen2.gguf"), &candle_core::Device::Cpu).unwrap();
     let prompt = ids(&reference("tiny_qwen2")["greedy"][0]["prompt_ids"]);
     let greedy = SamplingConfig {
         max_new_tokens: 24,
@@ -184,7 +184,7 @@ fn prompts(r: &Value) -> Vec<Vec<u32>> {
 fn a_batched_step_gives_each_sequence_its_logits_alone() {
     for model in ["tiny_qwen2", "tiny_llama", "tiny_gemma3"] {
         let r = reference(model);
-        let (llm, _) = Llm::load(&fixture(&format!("{model}.gguf"))).unwrap();
+        let (llm, _) = Llm::load(&fixture(&format!("{model}.gguf")), &candle_core::Device::Cpu).unwrap();
         let prompts = prompts(&r);
         let next: Vec<u32> = (0..prompts.len() as u32).map(|i| 7 + 13 * i).collect();
         let prefilled = || {
@@ -233,7 +233,7 @@ fn a_batched_step_gives_each_sequence_its_logits_alone() {
 fn batched_decoding_gives_each_sequence_what_it_gets_alone() {
     for model in ["tiny_qwen2", "tiny_llama", "tiny_gemma3"] {
         let r = reference(model);
-        let (mut llm, _) = Llm::load(&fixture(&format!("{model}.gguf"))).unwrap();
+        let (mut llm, _) = Llm::load(&fixture(&format!("{model}.gguf")), &candle_core::Device::Cpu).unwrap();
         llm.limit_context(256);
         let mut prompts = prompts(&r);
         let cfgs: Vec<SamplingConfig> = (0..prompts.len())
@@ -322,7 +322,7 @@ fn real_models_decode_the_same_alone_and_batched() {
         "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         "smollm2-135m-instruct-q4_1.gguf",
     ] {
-        let (llm, _) = Llm::load(&real_model(file)).unwrap();
+        let (llm, _) = Llm::load(&real_model(file), &candle_core::Device::Cpu).unwrap();
         // Token ids of ordinary text pieces in both vocabularies' low range, different lengths.
         let prompts: Vec<Vec<u32>> = (0..5u32)
             .map(|i| {

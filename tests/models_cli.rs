@@ -160,7 +160,7 @@ fn model_cards_and_offline_errors() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("source_lang = \"en\""), "{text}");
     assert!(
-        text.contains("# dtypes: f32, f16, bf16, int8 (`translate.dtype`"),
+        text.contains("# dtypes: auto, f32, f16, bf16, int8 (`translate.dtype`"),
         "{text}"
     );
 
@@ -603,4 +603,113 @@ fn config_prints_the_routes() {
         "{text}"
     );
     assert!(text.contains("# not available: ru-en (opus-mt-ru-en)"), "{text}");
+}
+
+/// `--device` and `run.device`: the CPU named outright, `auto` and the default give the same
+/// translations (transformers'); a GPU this build cannot have stops the command before any
+/// work with the reason and what to do, whichever way it was asked for.
+#[test]
+fn devices_cpu_and_auto_translate_alike_and_cuda_says_why_it_cannot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = fixture("base");
+    let inputs = json(&dir.join("reference/inputs.json"));
+    let sentences: Vec<&str> = inputs["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let file = tmp.path().join("ru.txt");
+    std::fs::write(&file, sentences.join("\n") + "\n").unwrap();
+    let translate = |extra: &[&str]| {
+        let mut args = vec![
+            "translate",
+            "--model",
+            dir.to_str().unwrap(),
+            "--from",
+            "ru",
+            "--to",
+            "en",
+            file.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        svodka(tmp.path(), &args)
+    };
+    let want: Vec<String> = json(&dir.join("reference/outputs.json"))["settings"]["default"]["decoded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
+    for extra in [
+        &[][..],
+        &["--device", "cpu"],
+        &["--device", "auto"],
+        &["--set", "run.device=cpu"],
+    ] {
+        let out = translate(extra);
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", stderr(&out));
+        let got: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(got, want, "{extra:?}");
+    }
+
+    let bad = translate(&["--device", "tpu"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("run.device") && stderr(&bad).contains("\"tpu\""),
+        "{}",
+        stderr(&bad)
+    );
+
+    if cfg!(feature = "cuda") {
+        return; // whether a GPU answers is this machine's business; benches/gpu/check.sh
+    }
+    let out_file = tmp.path().join("out.jsonl");
+    let articles = root().join("tests/fixtures/articles");
+    let runs: Vec<(&str, Output)> = vec![
+        ("translate --device cuda", translate(&["--device", "cuda"])),
+        (
+            "run --device cuda:1 (lead-3, no model)",
+            svodka(
+                tmp.path(),
+                &[
+                    "run",
+                    articles.to_str().unwrap(),
+                    "--device",
+                    "cuda:1",
+                    "--set",
+                    "translate.models={}",
+                    "-o",
+                    out_file.to_str().unwrap(),
+                ],
+            ),
+        ),
+        ("SVODKA_DEVICE=gpu summarize", {
+            Command::new(BIN)
+                .args(["summarize", "--lang", "ru", file.to_str().unwrap()])
+                .current_dir(tmp.path())
+                .env("SVODKA_DEVICE", "gpu")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        }),
+    ];
+    for (what, out) in runs {
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+        assert!(
+            err.contains("built without CUDA") && err.contains("--features cuda") && err.contains("--device cpu"),
+            "{what}: {err}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "{what}: wrote {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    assert!(!out_file.exists(), "a run that cannot start writes nothing");
 }

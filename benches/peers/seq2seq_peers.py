@@ -6,7 +6,7 @@ the same number of decode steps as svodka's `benches/seq2seq.rs`.
 
   python seq2seq_peers.py build --out DIR [--shapes marian,distilbart,t5] [--force]
   python seq2seq_peers.py run --engine transformers|ct2 --model MODEL_DIR --inputs FILE \
-      --batch B --beams K --steps S --runs R --threads T [--warmup 1]
+      --batch B --beams K --steps S --runs R --threads T [--warmup 1] [--device cuda --dtype bf16]
   python seq2seq_peers.py table RESULTS.jsonl
 
 build writes, for each shape, DIR/<shape>/hf (config.json, model.safetensors,
@@ -18,6 +18,9 @@ run generates exactly S new tokens for each of the first B rows (EOS is disabled
 min = max = S in both engines, and the outputs are checked), `warmup` untimed rounds then R
 timed ones, and prints one JSON line:
 {"engine", "shape", "batch", "beams", "steps", "threads", "secs", "median_s", "gen_tps"}.
+--device cuda (benches/gpu/check.sh) runs the engine on GPU 0 in --dtype (f32, f16, bf16; the
+CTranslate2 model is the float32 conversion, converted at load as CTranslate2 does); the engine
+is then named ENGINE-cuda-DTYPE, and every timed round ends with the tokens on the host.
 """
 import argparse
 import io
@@ -278,10 +281,11 @@ def run_transformers(a, spec, rows):
 
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
+    dtype = {"f32": torch.float32, "f16": torch.float16, "bf16": torch.bfloat16}[a.dtype]
     t = time.perf_counter()
-    model = AutoModelForSeq2SeqLM.from_pretrained(a.model, dtype=torch.float32).eval()
+    model = AutoModelForSeq2SeqLM.from_pretrained(a.model, dtype=dtype).to(a.device).eval()
     LOAD["s"] = time.perf_counter() - t
-    input_ids = torch.tensor(rows, dtype=torch.long)
+    input_ids = torch.tensor(rows, dtype=torch.long, device=a.device)
     mask = torch.ones_like(input_ids)
     start, eos = spec["decoder_start"], spec["eos"]
 
@@ -297,16 +301,17 @@ def run_transformers(a, spec, rows):
         assert not bool((out[:, 1:] == eos).any()), "EOS generated before the last step"
         return out
 
-    return "transformers", once
+    return ("transformers" if a.device == "cpu" else f"transformers-cuda-{a.dtype}"), once
 
 
 def run_ct2(a, spec, rows):
     import ctranslate2
 
     int8 = "int8" in Path(a.model).resolve().name
+    compute = "int8" if int8 else {"f32": "float32", "f16": "float16", "bf16": "bfloat16"}[a.dtype]
     t = time.perf_counter()
     translator = ctranslate2.Translator(
-        a.model, device="cpu", compute_type="int8" if int8 else "float32",
+        a.model, device=a.device, compute_type=compute,
         inter_threads=1, intra_threads=a.threads)
     LOAD["s"] = time.perf_counter() - t
     vocab = ct2_vocabulary(a.model)
@@ -325,6 +330,8 @@ def run_ct2(a, spec, rows):
             assert eos_token not in hyp, "EOS generated"
         return res
 
+    if a.device != "cpu":
+        return f"ctranslate2-cuda-{'int8' if int8 else a.dtype}", once
     return f"ctranslate2-{'int8' if int8 else 'fp32'}", once
 
 
@@ -420,10 +427,44 @@ def digest_table(rows):
                   f"{r['generated_tokens'] / r['wall_s']:10.2f}{r['peak_rss_mb']:12.0f}{ratio}")
 
 
+def gpu_table(rows):
+    """Engines run on a GPU (ENGINE-cuda-DTYPE), one column each, with svodka's ratio to
+    CTranslate2 in the same dtype."""
+    engines = sorted({r["engine"] for r in rows}, key=lambda e: (not e.startswith("svodka"), e))
+    cells = {}
+    for r in rows:
+        cells.setdefault((r["shape"], r["beams"], r["batch"]), {})[r["engine"]] = r["gen_tps"]
+    meta = {(r["steps"], len(r["secs"])) for r in rows}
+    desc = "; ".join(f"{s} steps, median of {n} runs" for s, n in sorted(meta))
+    pairs = [(e, "ctranslate2-cuda-" + e.rsplit("-", 1)[1]) for e in engines if e.startswith("svodka-cuda-")]
+    pairs = [(ours, theirs) for ours, theirs in pairs if theirs in engines]
+    short = {e: e.replace("ctranslate2", "ct2").replace("transformers", "hf").replace("-cuda", "") for e in engines}
+    print(f"GPU: generated tokens/s ({desc})")
+    head = f"{'shape':<11}{'decoding':<9}{'batch':>5}" + "".join(f"{short[e]:>12}" for e in engines) \
+        + "".join(f"{short[o] + '/ct2':>14}" for o, _ in pairs)
+    print(head)
+    print("-" * len(head))
+    order = {s: i for i, s in enumerate(SHAPES)}
+    for key in sorted(cells, key=lambda k: (order.get(k[0], 99), k[0], k[1], k[2])):
+        shape, beams, batch = key
+        c = cells[key]
+        line = f"{shape:<11}{'greedy' if beams == 1 else f'beam{beams}':<9}{batch:>5}"
+        line += "".join(f"{c[e]:12.1f}" if e in c else f"{'-':>12}" for e in engines)
+        line += "".join(f"{c[o] / c[t]:14.2f}" if o in c and t in c else f"{'-':>14}" for o, t in pairs)
+        print(line)
+    print()
+
+
 def cmd_table(a):
     rows = [json.loads(l) for l in open(a.file) if l.lstrip().startswith("{")]
     if not rows:
         raise SystemExit(f"{a.file}: no results")
+    gpu = [r for r in rows if "-cuda" in r.get("engine", "") and r.get("kind") is None]
+    rows = [r for r in rows if r not in gpu]
+    if gpu:
+        gpu_table(gpu)
+        if not rows:
+            return
     gguf = [r for r in rows if r.get("kind") == "gguf"]
     digest = [r for r in rows if r.get("kind") == "digest"]
     quality = [r for r in rows if r.get("kind") == "quality"]
@@ -503,6 +544,9 @@ def main():
     r.add_argument("--inputs", required=True)
     for name, default in (("batch", 1), ("beams", 1), ("steps", 32), ("runs", 5), ("threads", 2), ("warmup", 1)):
         r.add_argument(f"--{name}", type=int, default=default)
+    r.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    r.add_argument("--dtype", choices=("f32", "f16", "bf16"), default="f32",
+                   help="weights and activations on --device cuda (the CPU runs are float32 or int8)")
     t = sub.add_parser("table", help="print the comparison table of a results file")
     t.add_argument("file")
     a = ap.parse_args()

@@ -80,7 +80,8 @@ impl LlmBackend {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such GGUF file"),
             });
         }
-        let (mut model, content) = Llm::load(path)?;
+        let device = crate::device::resolve(&config.run.device)?;
+        let (mut model, content) = Llm::load(path, &device)?;
         if cfg.context > 0 {
             model.limit_context(cfg.context);
         }

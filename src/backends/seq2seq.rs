@@ -78,6 +78,8 @@ pub(crate) struct BackendOptions {
     /// Generation settings over the card's and the model's.
     pub generate: GenerationConfig,
     pub dtype: Precision,
+    /// Where the model runs (`run.device`, opened once per process).
+    pub device: Device,
     pub batch_tokens: usize,
     pub batch_items: usize,
 }
@@ -92,13 +94,15 @@ impl BackendOptions {
         prefix: Option<String>,
     ) -> Result<BackendOptions, ModelError> {
         let (generate, dtype) = (cfg.generate_for(task), cfg.dtype_for(task));
+        let device = crate::device::resolve(&cfg.run.device)?;
         Ok(BackendOptions {
             source: source.map(str::to_string),
             target: target.map(str::to_string),
             prefix,
             task,
             generate,
-            dtype: crate::models::parse_precision(dtype)?,
+            dtype: crate::models::precision_for(dtype, &device)?,
+            device,
             batch_tokens: cfg.batch.max_tokens,
             batch_items: cfg.batch.max_items,
         })
@@ -122,13 +126,19 @@ impl std::fmt::Debug for ModelCache {
 }
 
 impl ModelCache {
-    fn get_or_load(&self, cfg: &FamilyConfig, dir: &Path, dtype: Precision) -> Result<Arc<dyn Seq2Seq>, ModelError> {
+    fn get_or_load(
+        &self,
+        cfg: &FamilyConfig,
+        dir: &Path,
+        dtype: Precision,
+        device: &Device,
+    ) -> Result<Arc<dyn Seq2Seq>, ModelError> {
         let key = (dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()), dtype);
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(m) = loaded.get(&key) {
             return Ok(Arc::clone(m));
         }
-        let model: Arc<dyn Seq2Seq> = Arc::from(load_seq2seq_with(cfg, dir, dtype, &Device::Cpu)?);
+        let model: Arc<dyn Seq2Seq> = Arc::from(load_seq2seq_with(cfg, dir, dtype, device)?);
         loaded.insert(key, Arc::clone(&model));
         Ok(model)
     }
@@ -246,7 +256,7 @@ impl Seq2SeqBackend {
         // config.json once, for the weights, the generation settings and the limits.
         let (family, raw) = read_config(dir)?;
         let mut codec = Codec::from_dir(dir)?;
-        let model = models.get_or_load(&family, dir, opts.dtype)?;
+        let model = models.get_or_load(&family, dir, opts.dtype, &opts.device)?;
         let card = loc.card.as_ref().map(|c| &c.generate);
         let mut settings = settings_of(dir, &raw, card, &opts.generate, &loc.name)?;
         let codes = match codec {

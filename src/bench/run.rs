@@ -322,7 +322,7 @@ fn settings_of(cfg: &PipelineConfig, kind: TaskKind, spec: &str) -> serde_json::
         });
     } else {
         s["generate"] = strip(serde_json::to_value(&g).unwrap_or_default());
-        s["dtype"] = cfg.dtype_for(kind).into();
+        s["dtype"] = cfg.resolved_dtype(kind).into();
     }
     s
 }
@@ -423,8 +423,8 @@ fn run_task(
     };
     let load_s = t.elapsed().as_secs_f64();
 
-    let dtype = cfg.dtype_for(task.spec.kind);
-    let model = super::manifest::model_info(&run.spec, Spec::parse(&run.spec).files(), dtype)
+    let dtype = cfg.resolved_dtype(task.spec.kind);
+    let model = super::manifest::model_info(&run.spec, Spec::parse(&run.spec).files(), &dtype)
         .map_err(|e| format!("cannot hash the model's files: {e}"))?;
 
     let (counter, counter_name): (&dyn TokenCounter, &str) = match backend.counter() {

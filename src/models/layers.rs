@@ -158,7 +158,7 @@ impl Attention {
 
     /// Whether a step can take [`super::attend`]: one position per row, float32 on the CPU.
     fn one_position(xs: &Tensor) -> Result<bool> {
-        Ok(xs.dim(1)? == 1 && xs.dtype() == DType::F32 && xs.device().is_cpu())
+        Ok(xs.dim(1)? == 1 && xs.dtype() == DType::F32 && own_kernels(xs.device()))
     }
 
     /// `mask` as [`attend::MaskView`] reads it, if it is `[1|N, 1|H, 1, len]`: run `f` on it.
@@ -457,7 +457,7 @@ enum Weight {
 /// Whether float32 weights are packed at load: where the AVX-512 kernel reads them.
 fn packs(w: &Tensor) -> bool {
     w.dtype() == DType::F32
-        && w.device().is_cpu()
+        && own_kernels(w.device())
         && matches!(matmul::isa(), matmul::Isa::Avx512 | matmul::Isa::Avx512Vnni)
 }
 
@@ -465,6 +465,15 @@ fn packs(w: &Tensor) -> bool {
 fn pack(w: &Tensor) -> Result<PackedF32> {
     let (rows, cols) = w.dims2()?;
     with_f32(&w.contiguous()?, |v| PackedF32::pack(v, rows, cols))
+}
+
+/// Whether svodka's own kernels ([`super::matmul`], [`super::attend`], the row split) run on
+/// `device`: on the CPU, unless `SVODKA_CPU_KERNELS=off`, which leaves every product and
+/// attention to candle's ops as on a GPU, so that the tests can prove that path on a CPU
+/// (the parity fixtures, token for token) where no GPU is at hand.
+pub(crate) fn own_kernels(device: &Device) -> bool {
+    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    device.is_cpu() && !*OFF.get_or_init(|| std::env::var("SVODKA_CPU_KERNELS").is_ok_and(|v| v == "off"))
 }
 
 /// Below this many weights a split costs more in scheduling than it saves.
@@ -520,7 +529,7 @@ impl Linear {
 
     /// The product by [`super::matmul`]'s kernels, where they apply.
     fn forward_kernels(&self, xs: &Tensor) -> Result<Option<Tensor>> {
-        if !xs.device().is_cpu() || xs.dtype() != DType::F32 {
+        if !own_kernels(xs.device()) || xs.dtype() != DType::F32 {
             return match self.weight {
                 Weight::Int8(_) | Weight::Packed(_) => {
                     candle_core::bail!("int8 and packed weights take float32 inputs on the CPU")
@@ -539,7 +548,7 @@ impl Linear {
                     let (m, k, shape) = self.as_rows(&xs, p.rows())?;
                     Ok(Some((matmul::xwt_packed_f32(x, m, k, p, bias), shape)))
                 }
-                Weight::Dense(w) if w.dtype() == DType::F32 && w.device().is_cpu() => {
+                Weight::Dense(w) if w.dtype() == DType::F32 && own_kernels(w.device()) => {
                     let (n, _) = w.dims2()?;
                     let (m, k, shape) = self.as_rows(&xs, n)?;
                     let y = with_f32(w, |w| matmul::xwt_f32(x, m, k, w, n, bias))?;
@@ -559,7 +568,7 @@ impl Linear {
     fn split_one_row(&self, w: &Tensor, xs: &Tensor) -> Result<Option<Tensor>> {
         let (out, inp) = w.dims2()?;
         let threads = rayon::current_num_threads();
-        if xs.elem_count() != inp || threads < 2 || out * inp < SPLIT_MIN || !xs.device().is_cpu() {
+        if xs.elem_count() != inp || threads < 2 || out * inp < SPLIT_MIN || !own_kernels(xs.device()) {
             return Ok(None);
         }
         let x = xs.reshape((1, inp))?;

@@ -263,8 +263,10 @@ impl Linear {
     fn new(t: Arc<QTensor>) -> Result<Linear> {
         use candle_core::quantized::GgmlDType as G;
         let (n, k) = t.shape().dims2()?;
-        let pad_single = cfg!(target_arch = "x86_64") && t.dtype() == G::Q6K && n % 16 == 0 && k % 256 == 0;
-        let (t, pad_k) = if t.dtype() == G::Q8_0 && k % 256 != 0 && n % 16 == 0 && q8_0_tiles() {
+        // The padding works around candle's x86 kernels; a GPU's have their own shapes.
+        let cpu = t.device().is_cpu();
+        let pad_single = cpu && cfg!(target_arch = "x86_64") && t.dtype() == G::Q6K && n % 16 == 0 && k % 256 == 0;
+        let (t, pad_k) = if cpu && t.dtype() == G::Q8_0 && k % 256 != 0 && n % 16 == 0 && q8_0_tiles() {
             let kp = k.next_multiple_of(256);
             (Arc::new(pad_q8_0(&t, kp)?), kp - k)
         } else {
@@ -372,7 +374,8 @@ impl LlmCache {
 /// block's range, at 1.5-2× the memory of those tensors.
 fn repack(t: Arc<QTensor>) -> Result<Arc<QTensor>> {
     use candle_core::quantized::GgmlDType as G;
-    if !matches!(t.dtype(), G::Q4_1 | G::Q5_0 | G::Q5_1) {
+    // candle's CUDA kernels handle these types as they are.
+    if !matches!(t.dtype(), G::Q4_1 | G::Q5_0 | G::Q5_1) || !t.device().is_cpu() {
         return Ok(t);
     }
     let dense = t.dequantize(&Device::Cpu)?;
@@ -392,8 +395,9 @@ fn optional(vb: &VarBuilder, name: &str) -> Result<Option<Tensor>> {
 }
 
 impl Llm {
-    /// Read `path`: its metadata (returned, for the tokenizer and chat template) and weights.
-    pub fn load(path: &Path) -> std::result::Result<(Llm, gguf_file::Content), ModelError> {
+    /// Read `path`: its metadata (returned, for the tokenizer and chat template) and weights,
+    /// which stay quantised, on `device`.
+    pub fn load(path: &Path, device: &Device) -> std::result::Result<(Llm, gguf_file::Content), ModelError> {
         let io = |source| ModelError::Io {
             path: path.to_path_buf(),
             source,
@@ -404,8 +408,7 @@ impl Llm {
             message: format!("not a readable GGUF file: {e}"),
         })?;
         let cfg = Config::from_gguf(&content, path)?;
-        let device = Device::Cpu;
-        let vb = VarBuilder::from_gguf(path, &device).map_err(|source| ModelError::Weights {
+        let vb = VarBuilder::from_gguf(path, device).map_err(|source| ModelError::Weights {
             path: path.to_path_buf(),
             source,
         })?;
@@ -615,7 +618,7 @@ impl Llm {
 
     /// Embeddings of `ids` as `[b, t, hidden]`.
     fn embed(&self, ids: &[u32], (b, t): (usize, usize)) -> Result<Tensor> {
-        let ids = Tensor::new(ids, &Device::Cpu)?;
+        let ids = Tensor::new(ids, self.cos.device())?;
         let xs = self.embed.embedding(&ids)?.reshape((b, t, self.cfg.hidden))?;
         if self.cfg.scale_embeddings {
             xs * (self.cfg.hidden as f64).sqrt()
@@ -731,7 +734,7 @@ impl Llm {
         let shape = (1, self.cfg.kv_heads, self.cfg.head_dim);
         let positions = positions.min(self.cfg.context);
         for kv in cache.layers.iter_mut() {
-            kv.reserve(shape, positions, &Device::Cpu)?;
+            kv.reserve(shape, positions, self.cos.device())?;
         }
         Ok(())
     }

@@ -67,8 +67,14 @@ pub enum ModelError {
     UnknownModel { spec: String, cards: String },
     #[error("model `{name}` is not available here. Tried: {tried}. To get it: {how}")]
     NotAvailable { name: String, tried: String, how: String },
-    #[error("unknown dtype `{0}` (expected f32, f16, bf16 or int8)")]
+    #[error("unknown dtype `{0}` (expected auto, f32, f16, bf16 or int8)")]
     DType(String),
+    #[error(
+        "dtype int8 runs on the CPU only (svodka's own int8 kernels); on {device} use bf16 (the default there), f16 or f32"
+    )]
+    Int8OnGpu { device: String },
+    #[error("cannot use the device the configuration names (run.device)")]
+    Device(#[from] crate::device::DeviceError),
     #[error("cannot load the tokenizer")]
     Tokenizer(#[from] crate::tokenizer::TokenizerError),
     #[error("invalid generation settings for `{model}`")]
@@ -200,16 +206,42 @@ impl From<DType> for Precision {
 }
 
 /// The dtypes a seq2seq model can be run in, as the configuration names them.
-pub const SEQ2SEQ_DTYPES: &str = "f32, f16, bf16, int8";
+pub const SEQ2SEQ_DTYPES: &str = "auto, f32, f16, bf16, int8";
 
-/// Parse a dtype name from the configuration.
+/// Parse a dtype name from the configuration; `auto` is float32, the CPU's (see
+/// [`precision_for`] for the device's).
 pub fn parse_precision(s: &str) -> Result<Precision, ModelError> {
-    match s {
-        "f32" | "float32" => Ok(Precision::Float(DType::F32)),
-        "f16" | "float16" => Ok(Precision::Float(DType::F16)),
-        "bf16" | "bfloat16" => Ok(Precision::Float(DType::BF16)),
-        "int8" | "i8" => Ok(Precision::Int8),
-        other => Err(ModelError::DType(other.to_string())),
+    precision_for(s, &Device::Cpu)
+}
+
+/// The precision `s` (a `dtype` setting) means on `device`: `auto` is float32 on the CPU and
+/// bfloat16 on a GPU (half the memory and bandwidth, tensor cores; bf16 keeps float32's range,
+/// where T5's activations overflow f16). int8 is svodka's CPU kernels' format, refused elsewhere.
+pub fn precision_for(s: &str, device: &Device) -> Result<Precision, ModelError> {
+    let p = match s {
+        "auto" if device.is_cpu() => Precision::Float(DType::F32),
+        "auto" => Precision::Float(DType::BF16),
+        "f32" | "float32" => Precision::Float(DType::F32),
+        "f16" | "float16" => Precision::Float(DType::F16),
+        "bf16" | "bfloat16" => Precision::Float(DType::BF16),
+        "int8" | "i8" => Precision::Int8,
+        other => return Err(ModelError::DType(other.to_string())),
+    };
+    if p == Precision::Int8 && !device.is_cpu() {
+        return Err(ModelError::Int8OnGpu {
+            device: crate::device::name(device),
+        });
+    }
+    Ok(p)
+}
+
+/// The configuration's name of `p`, as manifests and benchmarks record it.
+pub fn precision_name(p: Precision) -> &'static str {
+    match p {
+        Precision::Float(DType::F16) => "f16",
+        Precision::Float(DType::BF16) => "bf16",
+        Precision::Float(_) => "f32",
+        Precision::Int8 => "int8",
     }
 }
 
@@ -299,6 +331,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.json"), json).unwrap();
         dir
+    }
+
+    #[test]
+    fn dtype_names_and_auto_on_the_cpu() {
+        let cpu = Device::Cpu;
+        assert_eq!(precision_for("auto", &cpu).unwrap(), Precision::Float(DType::F32));
+        assert_eq!(precision_for("bf16", &cpu).unwrap(), Precision::Float(DType::BF16));
+        assert_eq!(precision_for("int8", &cpu).unwrap(), Precision::Int8);
+        for (name, p) in [("f32", DType::F32), ("f16", DType::F16), ("bf16", DType::BF16)] {
+            assert_eq!(precision_name(parse_precision(name).unwrap()), name);
+            assert_eq!(precision_name(Precision::Float(p)), name);
+        }
+        assert_eq!(precision_name(Precision::Int8), "int8");
+        let e = parse_precision("f8").unwrap_err().to_string();
+        assert!(e.contains("`f8`") && e.contains("auto, f32"), "{e}");
     }
 
     #[test]
