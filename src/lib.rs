@@ -5,7 +5,7 @@
 //! models, loaded once; each packs its own batches) → [`plan`] (the configuration as routes)
 //! → [`execute`] (a wave of articles through the plan) → [`output`] (records, crash-safe
 //! writes), with [`manifest`] (the run's fingerprint for `--resume` and `merge`). [`pipeline`]
-//! runs them on the threads [`runtime`] sets up; [`shard`] picks a shard's units and
+//! runs them on the threads [`runtime`] sets up, the models on the [`device`] `run.device` names; [`shard`] picks a shard's units and
 //! [`merge`] puts shards' outputs back together; [`inspect`] shows the first three. Per-article errors
 //! ([`record_error`]) and the [`task`] names sit at the bottom, the run-stopping [`error`]s at
 //! the top.

@@ -117,12 +117,23 @@ fn the_fixture_suite_writes_json_markdown_and_svg() {
             }
             assert!(m["settings"]["batch_tokens"].as_u64().unwrap() > 0);
         }
+        // The device a run's models ran on, `auto` resolved.
+        let device = m["settings"]["device"].as_str().unwrap();
+        assert!(
+            device == "cpu" || device.starts_with("cuda:"),
+            "{what}: device {device}"
+        );
     }
     // The settings of each run are its own: beams and budget from the suite.
     let beam = results.iter().find(|r| r["model"] == "marian-tiny beam 4").unwrap();
     assert_eq!(beam["manifest"]["settings"]["generate"]["num_beams"], 4);
     let greedy = results.iter().find(|r| r["model"] == "marian-tiny greedy").unwrap();
     assert_eq!(greedy["manifest"]["settings"]["batch_tokens"], 256);
+    // dtype auto, as it ran: float32 on the CPU.
+    if greedy["manifest"]["settings"]["device"] == "cpu" {
+        assert_eq!(greedy["manifest"]["settings"]["dtype"], "f32");
+        assert_eq!(greedy["manifest"]["model"]["dtype"], "f32");
+    }
     let gguf = results.iter().find(|r| r["model"] == "qwen2-tiny (GGUF)").unwrap();
     assert!(gguf["manifest"]["model"]["dtype"].as_str().unwrap().starts_with("gguf"));
     assert_eq!(gguf["manifest"]["settings"]["llm"]["max_new_tokens"], 16);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Bottom to top. Within one layer, imports are allowed but may not form a loop.
 const LAYERS: &[&[&str]] = &[
-    &["task"],
+    &["task", "device"],
     &["record_error", "batch", "chunk", "metrics", "tokenizer", "dedup"],
     &["generate"],
     &["models"],

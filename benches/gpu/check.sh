@@ -112,14 +112,16 @@ done
 nvlibs=$("$py" -c 'import glob, os, nvidia; print(":".join(sorted(glob.glob(os.path.join(nvidia.__path__[0], "*", "lib")))))' 2>/dev/null || true)
 export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$nvlibs"
 threads=$(nproc)
-measure() { # measure NAME CMD...: keep the engine's JSON line
+errors="$here/.results/stderr-$(date +%Y%m%d-%H%M%S).txt"
+measure() { # measure NAME CMD...: keep the engine's JSON line (its stderr goes to $errors)
   local name=$1 out
   shift
-  if out=$("$@" 2>/dev/null | grep '^{' | tail -n 1) && [ -n "$out" ]; then
+  echo "## $name: $*" >>"$errors"
+  if out=$("$@" 2>>"$errors" | grep '^{' | tail -n 1) && [ -n "$out" ]; then
     printf '%s\n' "$out" >>"$results"
     printf '  %-28s %s tok/s\n' "$name" "$(printf '%s' "$out" | sed 's/.*"gen_tps": *\([0-9]*\.\{0,1\}[0-9]\{0,1\}\).*/\1/')"
   else
-    echo "  $name: FAILED (no result)"
+    echo "  $name: FAILED (no result; see $errors)"
   fi
 }
 for shape in ${shapes//,/ }; do
@@ -136,8 +138,10 @@ for shape in ${shapes//,/ }; do
         --device "$device" --dtype "$dt"
     done
     # transformers once per shape, at batch 32, in the first dtype: the reference engine.
-    [ "$batch" = 32 ] && measure "transformers $device ${dtypes%%,*}" "$py" "$peers" run --engine transformers \
-      --model "$dir/hf" "${common[@]}" --device "$device" --dtype "${dtypes%%,*}"
+    if [ "$batch" = 32 ]; then
+      measure "transformers $device ${dtypes%%,*}" "$py" "$peers" run --engine transformers \
+        --model "$dir/hf" "${common[@]}" --device "$device" --dtype "${dtypes%%,*}"
+    fi
   done
 done
 "$py" "$peers" table "$results" || true
@@ -147,19 +151,24 @@ done
 if [ -n "${SVODKA_GGUF_DIR:-}" ]; then
   prompt=$(mktemp --suffix .json)
   python3 -c 'import json; print(json.dumps({"ids": [1000 + (i * 37) % 20000 for i in range(512)], "new": 64, "parallel": 8}))' >"$prompt"
+  summary=$(mktemp --suffix .py)
+  cat >"$summary" <<'PY'
+import json, statistics, sys
+r = json.loads(sys.stdin.read())
+def m(k):
+    return statistics.median(r[k]) if r.get(k) else float("nan")
+print("  %s on %s: prompt %.0f tok/s, generated %.1f tok/s, %d parallel %.1f tok/s (medians of %d rounds)"
+      % (r["engine"], r["device"], m("prompt_tps"), m("gen_tps"), r["parallel"], m("parallel_gen_tps"),
+         len(r["gen_tps"])))
+PY
   for f in qwen2.5-coder-0.5b-instruct-q4_k_m.gguf qwen2.5-coder-1.5b-instruct-q4_k_m.gguf; do
     [ -f "$SVODKA_GGUF_DIR/$f" ] || { echo "  $f: not in $SVODKA_GGUF_DIR"; continue; }
     stamp "GGUF $f on $device"
     SVODKA_DEVICE=$device RAYON_NUM_THREADS=$threads cargo bench --quiet --locked "${features[@]}" --bench gguf -- \
-      "$SVODKA_GGUF_DIR/$f" "$prompt" 2>/dev/null | grep '^{' | tail -n 1 | python3 -c '
-import json, statistics, sys
-r = json.loads(sys.stdin.read())
-m = lambda k: statistics.median(r[k]) if r.get(k) else float("nan")
-print(f"  {r[\"engine\"]}: prompt {m(\"prompt_tps\"):.0f} tok/s, generated {m(\"gen_tps\"):.1f} tok/s, "
-      f"{r[\"parallel\"]} parallel {m(\"parallel_gen_tps\"):.1f} tok/s (medians of {len(r[\"gen_tps\"])} rounds)")' ||
-      echo "  $f: FAILED"
+      "$SVODKA_GGUF_DIR/$f" "$prompt" 2>>"$errors" | grep '^{' | tail -n 1 | python3 "$summary" ||
+      echo "  $f: FAILED (see $errors)"
   done
-  rm -f "$prompt"
+  rm -f "$prompt" "$summary"
 else
   echo "GGUF: SVODKA_GGUF_DIR not set, skipped"
 fi

@@ -307,7 +307,10 @@ fn settings_of(cfg: &PipelineConfig, kind: TaskKind, spec: &str) -> serde_json::
         }
         v => v,
     };
+    // The device the model ran on (`run.device` resolved: `auto` says which it became).
+    let device = crate::device::resolve(&cfg.run.device).map_or(cfg.run.device.clone(), |d| crate::device::name(&d));
     let mut s = serde_json::json!({
+        "device": device,
         "batch_tokens": cfg.batch.max_tokens,
         "batch_items": cfg.batch.max_items,
     });
