@@ -806,6 +806,25 @@ impl PipelineConfig {
             key: "translate.dtype".into(),
             message: e.to_string(),
         })?;
+        // int8 is svodka's CPU format: with a GPU named outright, say so now, not at the first load.
+        if let Ok(crate::device::DeviceChoice::Cuda(n)) = crate::device::DeviceChoice::parse(&self.run.device) {
+            for (key, dtype) in [
+                ("summarize.dtype", &self.summarize.dtype),
+                ("translate.dtype", &self.translate.dtype),
+            ] {
+                if matches!(
+                    crate::models::parse_precision(dtype),
+                    Ok(crate::models::Precision::Int8)
+                ) {
+                    return Err(ConfigError::Invalid {
+                        key: key.into(),
+                        message: format!(
+                            "int8 runs on the CPU only (svodka's own int8 kernels); with run.device = cuda:{n} use \"auto\" (bf16 there), \"f16\" or \"f32\""
+                        ),
+                    });
+                }
+            }
+        }
         if let TranslateModels::Word(w) = &self.translate.models
             && w != AUTO
         {
@@ -1286,6 +1305,14 @@ mod tests {
         );
         let err = load_str("[chunk]\nmax_tokens = \"many\"\n", &[]).unwrap_err();
         assert_eq!(err.to_string().matches("chunk.max_tokens").count(), 1, "{err}");
+        let err = load_str("", &["translate.dtype=int8", "run.device=cuda"]).unwrap_err();
+        assert!(
+            err.to_string().contains("translate.dtype") && err.to_string().contains("CPU only"),
+            "{err}"
+        );
+        assert!(load_str("", &["translate.dtype=int8", "run.device=auto"]).is_ok());
+        let err = load_str("", &["run.device=tpu"]).unwrap_err();
+        assert!(err.to_string().contains("run.device"), "{err}");
         let err = load_str("", &["summarize.dtype=f8"]).unwrap_err();
         assert!(
             err.to_string().contains("summarize.dtype") && err.to_string().contains("f8"),

@@ -301,7 +301,9 @@ def run_transformers(a, spec, rows):
         assert not bool((out[:, 1:] == eos).any()), "EOS generated before the last step"
         return out
 
-    return ("transformers" if a.device == "cpu" else f"transformers-cuda-{a.dtype}"), once
+    if a.device == "cpu":
+        return ("transformers" if a.dtype == "f32" else f"transformers-{a.dtype}"), once
+    return f"transformers-cuda-{a.dtype}", once
 
 
 def run_ct2(a, spec, rows):
@@ -332,7 +334,7 @@ def run_ct2(a, spec, rows):
 
     if a.device != "cpu":
         return f"ctranslate2-cuda-{'int8' if int8 else a.dtype}", once
-    return f"ctranslate2-{'int8' if int8 else 'fp32'}", once
+    return f"ctranslate2-{'int8' if int8 else {'f32': 'fp32'}.get(a.dtype, a.dtype)}", once
 
 
 # Seconds the engine took to load the model (set by run_transformers / run_ct2).
@@ -441,7 +443,7 @@ def gpu_table(rows):
     short = {e: e.replace("ctranslate2", "ct2").replace("transformers", "hf").replace("-cuda", "") for e in engines}
     print(f"GPU: generated tokens/s ({desc})")
     head = f"{'shape':<11}{'decoding':<9}{'batch':>5}" + "".join(f"{short[e]:>12}" for e in engines) \
-        + "".join(f"{short[o] + '/ct2':>14}" for o, _ in pairs)
+        + "".join(f"{o.rsplit('-', 1)[1] + ' svodka/ct2':>18}" for o, _ in pairs)
     print(head)
     print("-" * len(head))
     order = {s: i for i, s in enumerate(SHAPES)}
@@ -450,7 +452,7 @@ def gpu_table(rows):
         c = cells[key]
         line = f"{shape:<11}{'greedy' if beams == 1 else f'beam{beams}':<9}{batch:>5}"
         line += "".join(f"{c[e]:12.1f}" if e in c else f"{'-':>12}" for e in engines)
-        line += "".join(f"{c[o] / c[t]:14.2f}" if o in c and t in c else f"{'-':>14}" for o, t in pairs)
+        line += "".join(f"{c[o] / c[t]:18.2f}" if o in c and t in c else f"{'-':>18}" for o, t in pairs)
         print(line)
     print()
 
