@@ -298,6 +298,14 @@ impl Manifest {
                         _ => "has other files now (SHA-256 differ)".to_string(),
                     };
                     out.push(format!("model `{k}` {what}"));
+                } else if let (Some(x), Some(y)) = (self.models.get(k), now.models.get(k))
+                    && x.dtype != y.dtype
+                {
+                    // The settings may be equal and the dtype not: "auto" follows the device.
+                    out.push(format!(
+                        "model `{k}` ran in {} and would now run in {} (dtype \"auto\" follows run.device)",
+                        x.dtype, y.dtype
+                    ));
                 }
             }
         }
@@ -398,6 +406,15 @@ mod tests {
         let d = a.differences(&b);
         assert!(
             d.len() == 1 && d[0].contains("translate.models.ru-en") && d[0].contains("SHA-256"),
+            "{d:?}"
+        );
+        // The same files in another dtype (dtype auto on another device) are another run.
+        let mut on_gpu = model("/node1/hf/snap", "aa");
+        on_gpu.dtype = "bf16".into();
+        b.models.insert("translate.models.ru-en".into(), on_gpu);
+        let d = a.differences(&b);
+        assert!(
+            d.len() == 1 && d[0].contains("ran in f32 and would now run in bf16"),
             "{d:?}"
         );
 
