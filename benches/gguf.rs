@@ -109,6 +109,7 @@ fn main() {
             "gen_tps": gen_tps,
             "parallel": parallel,
             "parallel_gen_tps": par_gen_tps,
+            "gpu_used_mb": svodka::device::gpu_used_mb(&device),
         })
     );
 }

@@ -133,6 +133,7 @@ fn main() {
             "threads": threads, "secs": secs, "median_s": median,
             "gen_tps": (batch * steps) as f64 / median, "load_s": load_s,
             "loaded_rss_mb": loaded_rss, "rss_mb": status_mb("VmRSS:"), "peak_rss_mb": status_mb("VmHWM:"),
+            "gpu_used_mb": svodka::device::gpu_used_mb(&device),
         })
     );
 }

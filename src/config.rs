@@ -289,9 +289,9 @@ pub struct SummarizeConfig {
     /// Text put before every input of a model summariser; empty = the card's, else the
     /// model's own (`summarize: ` from T5's task_specific_params). Default: "".
     pub prefix: String,
-    /// Weights' dtype of a model summariser: "auto" (f32 on the CPU, bf16 on a GPU), "f32",
-    /// "f16", "bf16" or "int8" (weights quantised at load, activations in f32; CPU only).
-    /// Default: "auto".
+    /// Weights' dtype of a model summariser: "auto" (f32 on the CPU, bf16 on a GPU, f16
+    /// before Ampere), "f32", "f16", "bf16" or "int8" (weights quantised at load, activations
+    /// in f32; CPU only). Default: "auto".
     pub dtype: String,
     /// How a summary in a language other than the article's is made, when both ways are
     /// possible: "summarize-translate" (summarise the article, translate the summary: one
@@ -429,8 +429,8 @@ pub struct TranslateConfig {
     pub models: TranslateModels,
     /// Also translate whole articles (record field `translation`). Default: false.
     pub full: bool,
-    /// Weights' dtype: "auto" (f32 on the CPU, bf16 on a GPU), "f32", "f16", "bf16" or "int8"
-    /// (weights quantised at load, activations in f32; CPU only). Default: "auto".
+    /// Weights' dtype: "auto" (f32 on the CPU, bf16 on a GPU, f16 before Ampere), "f32", "f16",
+    /// "bf16" or "int8" (weights quantised at load, activations in f32; CPU only). Default: "auto".
     pub dtype: String,
     /// Text put before each input, per pair (e.g. `en-ru = ">>rus<< "` for multi-target
     /// models); overrides the card's prefix. Default: none.

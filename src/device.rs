@@ -111,6 +111,38 @@ pub fn name(device: &Device) -> String {
     }
 }
 
+/// Whether `device` computes in bfloat16 natively: a CUDA GPU of compute capability 8.0 or
+/// newer (Ampere on; candle's bf16 kernels need it). The CPU's candle ops take bf16 too, but
+/// `auto` keeps float32 there.
+pub fn has_bf16(device: &Device) -> bool {
+    #[cfg(feature = "cuda")]
+    if let Ok(d) = device.as_cuda_device() {
+        return d
+            .cuda_stream()
+            .context()
+            .compute_capability()
+            .is_ok_and(|(major, _)| major >= 8);
+    }
+    let _ = device;
+    false
+}
+
+/// Memory in use on `device`'s GPU in MiB (the driver's total less free: every process's),
+/// for benchmarks; `None` on the CPU.
+pub fn gpu_used_mb(device: &Device) -> Option<f64> {
+    #[cfg(feature = "cuda")]
+    if let Ok(d) = device.as_cuda_device() {
+        return d
+            .cuda_stream()
+            .context()
+            .mem_get_info()
+            .ok()
+            .map(|(free, total)| (total - free) as f64 / (1024.0 * 1024.0));
+    }
+    let _ = device;
+    None
+}
+
 /// A failure to open a GPU, before it is told which device was asked for.
 enum Open {
     #[cfg_attr(feature = "cuda", allow(dead_code))]

@@ -216,11 +216,13 @@ pub fn parse_precision(s: &str) -> Result<Precision, ModelError> {
 
 /// The precision `s` (a `dtype` setting) means on `device`: `auto` is float32 on the CPU and
 /// bfloat16 on a GPU (half the memory and bandwidth, tensor cores; bf16 keeps float32's range,
-/// where T5's activations overflow f16). int8 is svodka's CPU kernels' format, refused elsewhere.
+/// where T5's activations overflow f16), float16 on a GPU older than Ampere (no bf16 there).
+/// int8 is svodka's CPU kernels' format, refused elsewhere.
 pub fn precision_for(s: &str, device: &Device) -> Result<Precision, ModelError> {
     let p = match s {
         "auto" if device.is_cpu() => Precision::Float(DType::F32),
-        "auto" => Precision::Float(DType::BF16),
+        "auto" if crate::device::has_bf16(device) => Precision::Float(DType::BF16),
+        "auto" => Precision::Float(DType::F16),
         "f32" | "float32" => Precision::Float(DType::F32),
         "f16" | "float16" => Precision::Float(DType::F16),
         "bf16" | "bfloat16" => Precision::Float(DType::BF16),
