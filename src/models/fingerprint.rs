@@ -2,11 +2,10 @@
 //! that a benchmark result (`svodka bench`) and a run's manifest (`OUT.run.json`) say which
 //! weights made them, and shards made with different weights are not merged.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 /// One file of the model.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -34,19 +33,7 @@ pub struct ModelInfo {
 }
 
 pub(crate) fn sha256_file(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        let k = f.read(&mut buf)?;
-        if k == 0 {
-            break;
-        }
-        n += k as u64;
-        h.update(&buf[..k]);
-    }
-    Ok((n, h.finalize().iter().map(|b| format!("{b:02x}")).collect()))
+    super::hub::digest_file::<Sha256>(path, b"")
 }
 
 pub(crate) fn hash_all(paths: &[PathBuf]) -> std::io::Result<Vec<FileHash>> {

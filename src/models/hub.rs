@@ -230,11 +230,31 @@ fn explain(c: &Card, e: &hf_hub::api::sync::ApiError, has_token: bool) -> String
     }
 }
 
+/// `prefix` then the bytes of `path`, streamed through the digest `D`: (bytes of the file,
+/// lowercase hex). The Hub names blobs by SHA-256 (weights) or git's SHA-1; run manifests
+/// fingerprint model files by SHA-256.
+pub(crate) fn digest_file<D: sha2::Digest>(path: &Path, prefix: &[u8]) -> std::io::Result<(u64, String)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut h = D::new();
+    h.update(prefix);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        n += k as u64;
+        h.update(&buf[..k]);
+    }
+    Ok((n, h.finalize().iter().map(|b| format!("{b:02x}")).collect()))
+}
+
 /// Check a fetched file against the checksum its blob is named by (a 64-digit SHA-256 for LFS
 /// files, a 40-digit git blob SHA-1 for small ones); a file that does not match is removed
 /// with its snapshot link.
 fn verify(path: &Path) -> Result<(), String> {
-    use sha2::Digest;
     let blob = std::fs::canonicalize(path).map_err(|e| format!("cannot read the downloaded file: {e}"))?;
     let name = blob
         .file_name()
@@ -246,22 +266,11 @@ fn verify(path: &Path) -> Result<(), String> {
     let unreadable = |e: std::io::Error| format!("cannot read the downloaded file: {e}");
     // Streamed: weights files run to gigabytes.
     let (len, got) = match name.len() {
-        64 => super::fingerprint::sha256_file(&blob).map_err(unreadable)?,
+        64 => digest_file::<sha2::Sha256>(&blob, b"").map_err(unreadable)?,
         40 => {
-            use std::io::Read;
+            // Git's blob id: SHA-1 of "blob LEN\0" and the bytes.
             let len = std::fs::metadata(&blob).map_err(unreadable)?.len();
-            let mut f = std::fs::File::open(&blob).map_err(unreadable)?;
-            let mut h = sha1::Sha1::new();
-            h.update(format!("blob {len}\0").as_bytes());
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = f.read(&mut buf).map_err(unreadable)?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
-            (len, h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+            digest_file::<sha1::Sha1>(&blob, format!("blob {len}\0").as_bytes()).map_err(unreadable)?
         }
         _ => return Ok(()),
     };
