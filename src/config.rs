@@ -144,7 +144,8 @@ pub struct LlmConfig {
     pub batch: usize,
     /// Most memory, in MiB, the K/V caches of the sequences decoded together may take: a
     /// sequence joins only when its whole length (prompt + max_new_tokens) fits beside the
-    /// others'; one sequence alone always runs. Default: 2048.
+    /// others'; one sequence alone always runs. On a GPU (`run.device`) the caches live in
+    /// the GPU's memory and this bounds that. Default: 2048.
     pub kv_cache_mb: usize,
 }
 
