@@ -37,6 +37,37 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The fixture's recorded inputs under `key` (`sentences`, `texts`), one a line, in `file`.
+fn write_inputs(dir: &Path, key: &str, file: &Path) {
+    let inputs = json(&dir.join("reference/inputs.json"));
+    let texts: Vec<&str> = inputs[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    std::fs::write(file, texts.join("\n") + "\n").unwrap();
+}
+
+/// What transformers' `generate` + `batch_decode` gave with the model's own settings.
+fn reference_decoded(dir: &Path) -> Vec<String> {
+    json(&dir.join("reference/outputs.json"))["settings"]["default"]["decoded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The lines a command printed.
+fn stdout_lines(o: Output) -> Vec<String> {
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// `svodka translate` prints, line for line, what `generate()` + `batch_decode` gave with the
 /// model's own generation config (beam search, forced EOS, bad words, renormalised logits).
 #[test]
@@ -51,15 +82,8 @@ fn translate_prints_what_transformers_generates() {
         (nllb, "ru", "en"),
     ] {
         let variant = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let inputs = json(&dir.join("reference/inputs.json"));
-        let sentences: Vec<&str> = inputs["sentences"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap())
-            .collect();
         let file = tmp.path().join(format!("{variant}.txt"));
-        std::fs::write(&file, sentences.join("\n") + "\n").unwrap();
+        write_inputs(&dir, "sentences", &file);
         let out = svodka(
             tmp.path(),
             &[
@@ -74,19 +98,7 @@ fn translate_prints_what_transformers_generates() {
             ],
         );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let want = json(&dir.join("reference/outputs.json"))["settings"]["default"]["decoded"].clone();
-        let want: Vec<String> = want
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_string())
-            .collect();
-        let got: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect();
-        assert_eq!(got, want, "{variant}");
+        assert_eq!(stdout_lines(out), reference_decoded(&dir), "{variant}");
     }
 }
 
@@ -281,32 +293,14 @@ fn summarize_prints_what_transformers_generates() {
         } else {
             "sentences"
         };
-        let texts: Vec<&str> = inputs[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap())
-            .collect();
         let file = tmp.path().join(format!("{variant}.txt"));
-        std::fs::write(&file, texts.join("\n") + "\n").unwrap();
+        write_inputs(&dir, key, &file);
         let out = svodka(
             tmp.path(),
             &["summarize", "--model", dir.to_str().unwrap(), file.to_str().unwrap()],
         );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let want = json(&dir.join("reference/outputs.json"))["settings"]["default"]["decoded"].clone();
-        let want: Vec<String> = want
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_string())
-            .collect();
-        let got: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect();
-        assert_eq!(got, want, "{variant}");
+        assert_eq!(stdout_lines(out), reference_decoded(&dir), "{variant}");
     }
 }
 
@@ -612,15 +606,8 @@ fn config_prints_the_routes() {
 fn devices_cpu_and_auto_translate_alike_and_cuda_says_why_it_cannot() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = fixture("base");
-    let inputs = json(&dir.join("reference/inputs.json"));
-    let sentences: Vec<&str> = inputs["sentences"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap())
-        .collect();
     let file = tmp.path().join("ru.txt");
-    std::fs::write(&file, sentences.join("\n") + "\n").unwrap();
+    write_inputs(&dir, "sentences", &file);
     let translate = |extra: &[&str]| {
         let mut args = vec![
             "translate",
@@ -635,12 +622,7 @@ fn devices_cpu_and_auto_translate_alike_and_cuda_says_why_it_cannot() {
         args.extend_from_slice(extra);
         svodka(tmp.path(), &args)
     };
-    let want: Vec<String> = json(&dir.join("reference/outputs.json"))["settings"]["default"]["decoded"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect();
+    let want = reference_decoded(&dir);
     for extra in [
         &[][..],
         &["--device", "cpu"],
@@ -649,12 +631,7 @@ fn devices_cpu_and_auto_translate_alike_and_cuda_says_why_it_cannot() {
     ] {
         let out = translate(extra);
         assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", stderr(&out));
-        let got: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect();
-        assert_eq!(got, want, "{extra:?}");
+        assert_eq!(stdout_lines(out), want, "{extra:?}");
     }
 
     let bad = translate(&["--device", "tpu"]);

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 SHAPES = ("marian", "distilbart", "t5")
+SHAPE_ORDER = {s: i for i, s in enumerate(SHAPES)}
 ROWS, ROW_LEN = 32, 48
 
 
@@ -429,6 +430,14 @@ def digest_table(rows):
                   f"{r['generated_tokens'] / r['wall_s']:10.2f}{r['peak_rss_mb']:12.0f}{ratio}")
 
 
+def table_rows(cells):
+    """The rows of a tokens/s table in shape, decoding and batch order: each row's opening
+    columns and its cells ({engine: tokens/s})."""
+    for key in sorted(cells, key=lambda k: (SHAPE_ORDER.get(k[0], 99), k[0], k[1], k[2])):
+        shape, beams, batch = key
+        yield f"{shape:<11}{'greedy' if beams == 1 else f'beam{beams}':<9}{batch:>5}", cells[key]
+
+
 def gpu_table(rows):
     """Engines run on a GPU (ENGINE-cuda-DTYPE), one column each, with svodka's ratio to
     CTranslate2 in the same dtype."""
@@ -446,11 +455,7 @@ def gpu_table(rows):
         + "".join(f"{o.rsplit('-', 1)[1] + ' svodka/ct2':>18}" for o, _ in pairs)
     print(head)
     print("-" * len(head))
-    order = {s: i for i, s in enumerate(SHAPES)}
-    for key in sorted(cells, key=lambda k: (order.get(k[0], 99), k[0], k[1], k[2])):
-        shape, beams, batch = key
-        c = cells[key]
-        line = f"{shape:<11}{'greedy' if beams == 1 else f'beam{beams}':<9}{batch:>5}"
+    for line, c in table_rows(cells):
         line += "".join(f"{c[e]:12.1f}" if e in c else f"{'-':>12}" for e in engines)
         line += "".join(f"{c[o] / c[t]:18.2f}" if o in c and t in c else f"{'-':>18}" for o, t in pairs)
         print(line)
@@ -486,11 +491,7 @@ def cmd_table(a):
         + "".join(f"{t:>10}" for _, _, t in RATIOS)
     print(head)
     print("-" * len(head))
-    order = {s: i for i, s in enumerate(SHAPES)}
-    for key in sorted(cells, key=lambda k: (order.get(k[0], 99), k[0], k[1], k[2])):
-        shape, beams, batch = key
-        c = cells[key]
-        line = f"{shape:<11}{'greedy' if beams == 1 else f'beam{beams}':<9}{batch:>5}"
+    for line, c in table_rows(cells):
         line += "".join(f"{c[e]:11.1f}" if e in c else f"{'-':>11}" for e in ENGINES)
         for ours, theirs, _ in RATIOS:
             line += f"{c[ours] / c[theirs]:10.2f}" if ours in c and theirs in c else f"{'-':>10}"
@@ -500,7 +501,7 @@ def cmd_table(a):
     head = f"{'shape':<11}" + "".join(f"{SHORT[e]:>22}" for e in ENGINES)
     print(head)
     print("-" * len(head))
-    for shape in sorted(full, key=lambda s: (order.get(s, 99), s)):
+    for shape in sorted(full, key=lambda s: (SHAPE_ORDER.get(s, 99), s)):
         line = f"{shape:<11}"
         for e in ENGINES:
             rs = full[shape].get(e)
@@ -513,7 +514,7 @@ def cmd_table(a):
             line += f"{f'{load:.2f}s {rss:.0f}/{peak:.0f}':>22}"
         print(line)
     by_shape = {r["shape"]: r for r in rows if r["engine"] == "svodka"}
-    for shape in sorted(by_shape, key=lambda s: (order.get(s, 99), s)):
+    for shape in sorted(by_shape, key=lambda s: (SHAPE_ORDER.get(s, 99), s)):
         f32 = [r for r in full[shape].get("svodka", []) if "rss_mb" in r]
         i8 = [r for r in full[shape].get("svodka-int8", []) if "rss_mb" in r]
         if f32 and i8:
