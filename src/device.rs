@@ -80,12 +80,12 @@ pub const CUDA_BUILT: bool = cfg!(feature = "cuda");
 pub fn resolve(s: &str) -> Result<Device, DeviceError> {
     match DeviceChoice::parse(s)? {
         DeviceChoice::Cpu => Ok(Device::Cpu),
-        DeviceChoice::Cuda(n) => cuda(n).map_err(|e| e.asked(&format!("cuda:{n}"))),
+        DeviceChoice::Cuda(n) => cuda(n),
         DeviceChoice::Auto => match cuda(0) {
             Ok(d) => Ok(d),
             Err(e) => {
                 if CUDA_BUILT {
-                    tracing::info!("device auto: {}; running on the CPU", e.asked("cuda:0"));
+                    tracing::info!("device auto: {e}; running on the CPU");
                 }
                 Ok(Device::Cpu)
             }
@@ -143,26 +143,9 @@ pub fn gpu_used_mb(device: &Device) -> Option<f64> {
     None
 }
 
-/// A failure to open a GPU, before it is told which device was asked for.
-enum Open {
-    #[cfg_attr(feature = "cuda", allow(dead_code))]
-    NotBuilt,
-    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
-    Failed(candle_core::Error),
-}
-
-impl Open {
-    fn asked(self, asked: &str) -> DeviceError {
-        let asked = asked.to_string();
-        match self {
-            Open::NotBuilt => DeviceError::NotBuilt { asked },
-            Open::Failed(source) => DeviceError::Unavailable { asked, source },
-        }
-    }
-}
-
+/// GPU `ordinal`, opened once per process.
 #[cfg(feature = "cuda")]
-fn cuda(ordinal: usize) -> Result<Device, Open> {
+fn cuda(ordinal: usize) -> Result<Device, DeviceError> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     static OPEN: OnceLock<Mutex<HashMap<usize, Device>>> = OnceLock::new();
@@ -173,14 +156,19 @@ fn cuda(ordinal: usize) -> Result<Device, Open> {
     if let Some(d) = open.get(&ordinal) {
         return Ok(d.clone());
     }
-    let d = Device::new_cuda(ordinal).map_err(Open::Failed)?;
+    let d = Device::new_cuda(ordinal).map_err(|source| DeviceError::Unavailable {
+        asked: DeviceChoice::Cuda(ordinal).to_string(),
+        source,
+    })?;
     open.insert(ordinal, d.clone());
     Ok(d)
 }
 
 #[cfg(not(feature = "cuda"))]
-fn cuda(_ordinal: usize) -> Result<Device, Open> {
-    Err(Open::NotBuilt)
+fn cuda(ordinal: usize) -> Result<Device, DeviceError> {
+    Err(DeviceError::NotBuilt {
+        asked: DeviceChoice::Cuda(ordinal).to_string(),
+    })
 }
 
 #[cfg(test)]
