@@ -39,7 +39,7 @@ pub enum DeviceError {
          (a CUDA 13.0 toolkit is needed: deploy/cuda/toolkit.sh makes one from PyPI wheels), or use --device cpu"
     )]
     NotBuilt { asked: String },
-    #[error("device {asked}: no usable CUDA GPU (the NVIDIA driver answered: {source}); use --device cpu or auto")]
+    #[error("device {asked}: no usable CUDA GPU; use --device cpu or auto (what the driver answered follows)")]
     Unavailable {
         asked: String,
         #[source]
